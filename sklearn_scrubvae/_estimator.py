@@ -1,0 +1,649 @@
+"""ScrubbedCVAE: the scikit-learn estimator."""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._inputs import FeatureInput
+from ._nuisance import NuisanceEncoder
+from ._training import ScrubbedVAENet, WindowBatcher, make_callbacks, make_train_split
+from ._windows import compute_segments, full_window_centers
+from .nn.model import ScrubbedVAE
+from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS, make_scrubber
+
+
+def resolve_device(device):
+    """Torch device for a ``device`` parameter value.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` picks CUDA, then Apple MPS, then the CPU.
+
+    Returns
+    -------
+    device : torch.device
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"Unknown device {device!r}.") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} was requested but CUDA is not available.")
+    return device
+
+
+class ScrubbedCVAE(TransformerMixin, BaseEstimator):
+    """Scrubbed conditional variational autoencoder of frame sequences.
+
+    Learns a latent code of short windows of frames (pose dynamics) that
+    describes behaviour while carrying as little information as possible
+    about user-given nuisance variables (speed, heading, animal identity...).
+    The decoder receives the nuisance next to the latent code (conditional
+    VAE), and a *scrubber* penalises whatever nuisance information remains
+    decodable from the posterior mean.
+
+    Rows of ``X`` are frames. Each frame is embedded through the window of
+    ``window`` frames centred on it; ``groups`` (one recording id per frame)
+    keeps windows inside a recording, and windows at a recording edge repeat
+    the edge frame. Cross-validate on frames with ``GroupKFold`` or unshuffled
+    folds: neighbouring frames share windows.
+
+    Parameters
+    ----------
+    scrubber : {"gr", "nd", "mals", "qd", "mi"}, dict or None, default="mals"
+        How nuisance information is removed from the latent code: gradient
+        reversal, neural discriminator, moving-average least squares,
+        quadratic discriminant filter or kernel mutual information. A dict
+        maps nuisance columns to scrubber names (columns left out are only
+        conditioned on). None trains without scrubbing. "qd" and "nd" need
+        categorical columns.
+    nuisance : list of str or int, str, int or None, default=None
+        Columns of the nuisance table to condition on and scrub. None means
+        all columns.
+    n_components : int, default=64
+        Latent dimension.
+    conditional : bool, default=True
+        Whether the decoder sees the nuisance (C-VAE). ``False`` with a
+        scrubber gives the VAE-QD / VAE-GR baselines; ``False`` without one a
+        plain VAE.
+    lam : float, default=1.0
+        Weight of the scrubber penalty in the encoder's loss.
+    alpha : float, default=1.0
+        Gradient-reversal scale of the "gr" and "nd" adversaries.
+    beta : float, default=1.0
+        Weight of the KL divergence.
+    poly_order : {1, 2, 3}, default=1
+        Polynomial order of the "mals" features (MALS, MAQS, MACS).
+    forgetting_factor : "auto" or float, default="auto"
+        Forgetting factor of the moving-average scrubbers ("mals", "qd");
+        "auto" tunes it during training (self-tuning forgetting factor).
+    scrubber_params : dict or None, default=None
+        Further options per scrubber name, e.g. ``{"nd": {"n_iter": 5}}``.
+    window : int, default=51
+        Frames per window (odd).
+    stride : int, default=1
+        Step between the centres of training windows.
+    hidden_channels : tuple of int, default=(64, 128, 256)
+        Convolution channels per resolution level; each level after the
+        first halves the time axis with a residual block.
+    kernel_size : int, default=7
+        Temporal kernel width (odd).
+    covariance : {"full", "diag"}, default="full"
+        Posterior covariance: full (Cholesky factor) or diagonal.
+    max_iter : int, default=400
+        Passes over the training windows (epochs).
+    batch_size : int, default=2048
+        Windows per optimiser step.
+    learning_rate : float, default=1e-4
+        AdamW learning rate.
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+    gradient_clip : float or None, default=1e4
+        Maximum gradient norm.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the windows and stop when the
+        validation loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs; the best weights are kept.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    device : str, default="auto"
+        Torch device; "auto" picks CUDA, then MPS, then the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and posterior sampling
+        through private torch generators (the global torch seed is left
+        alone).
+    verbose : int, default=0
+        0 silent, 1 a line per epoch, 2 also a progress bar.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Features per frame seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has string column names.
+    module_ : ScrubbedVAE
+        The trained torch module.
+    net_ : ScrubbedVAENet
+        The skorch net that trained it.
+    history_ : skorch.History
+        Per-epoch losses (``train_loss``, ``train_reconstruction``,
+        ``train_kl``, ``train_penalty``, validation counterparts) and
+        scrubber state such as ``<column>_forgetting_factor_a``.
+    loss_curve_ : list of float
+        Training loss per epoch.
+    n_iter_ : int
+        Epochs run.
+    nuisance_columns_ : list
+        Nuisance columns used.
+    scrubbers_ : dict
+        Scrubber name per scrubbed column.
+    device_ : torch.device
+        Device the model was trained on.
+    n_windows_ : int
+        Training windows.
+
+    References
+    ----------
+    .. [1] Wu, Koneru, Ravenel, Sabath, Roach, Lim, Tadross, Williams, Dunn,
+       "Disentangling 3D Animal Pose Dynamics with Scrubbed Conditional
+       Latent Variables", ICLR 2025.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae import ScrubbedCVAE
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> animal = np.repeat([0, 1, 2], 100)
+    >>> est = ScrubbedCVAE(scrubber="qd", n_components=2, window=5,
+    ...                    hidden_channels=(8, 16), max_iter=2, batch_size=64,
+    ...                    random_state=0)
+    >>> Z = est.fit_transform(X, animal, groups=animal)
+    >>> Z.shape
+    (300, 2)
+    """
+
+    _parameter_constraints = {
+        "scrubber": [StrOptions(set(SCRUBBERS)), dict, None],
+        "nuisance": [list, tuple, str, numbers.Integral, None],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "conditional": ["boolean"],
+        "lam": [Interval(numbers.Real, 0, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+        "poly_order": [Interval(numbers.Integral, 1, 3, closed="both")],
+        "forgetting_factor": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
+        "scrubber_params": [dict, None],
+        "window": [Interval(numbers.Integral, 1, None, closed="left")],
+        "stride": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_channels": [tuple, list],
+        "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "covariance": [StrOptions({"full", "diag"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "gradient_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 0.5, closed="right")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        scrubber="mals",
+        nuisance=None,
+        n_components=64,
+        conditional=True,
+        lam=1.0,
+        alpha=1.0,
+        beta=1.0,
+        poly_order=1,
+        forgetting_factor="auto",
+        scrubber_params=None,
+        window=51,
+        stride=1,
+        hidden_channels=(64, 128, 256),
+        kernel_size=7,
+        covariance="full",
+        max_iter=400,
+        batch_size=2048,
+        learning_rate=1e-4,
+        weight_decay=0.01,
+        gradient_clip=1e4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.scrubber = scrubber
+        self.nuisance = nuisance
+        self.n_components = n_components
+        self.conditional = conditional
+        self.lam = lam
+        self.alpha = alpha
+        self.beta = beta
+        self.poly_order = poly_order
+        self.forgetting_factor = forgetting_factor
+        self.scrubber_params = scrubber_params
+        self.window = window
+        self.stride = stride
+        self.hidden_channels = hidden_channels
+        self.kernel_size = kernel_size
+        self.covariance = covariance
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.gradient_clip = gradient_clip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, nuisance=None, groups=None):
+        """Train the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_frames, n_features)
+            One row per frame, frames of a recording in time order.
+        y : DataFrame, Series or array-like of shape (n_frames,) or (n_frames, n_columns), default=None
+            Nuisance table, one row per frame. Categorical columns
+            (category, object, string, bool, integer dtypes) are one-hot
+            encoded for the decoder; float columns are standardised.
+        nuisance : same as y, default=None
+            Nuisance table given by keyword (e.g. through metadata routing);
+            it wins over ``y``, which may then carry class labels for a later
+            Pipeline step.
+        groups : array-like of shape (n_frames,), default=None
+            Recording id per frame; windows never cross recordings.
+
+        Returns
+        -------
+        self : ScrubbedCVAE
+        """
+        self._check_params()
+        X = self._validate_frames(X, reset=True)
+        n_frames = X.shape[0]
+        table = nuisance if nuisance is not None else y
+        self._fit_nuisance(table, n_frames)
+        self.input_ = self._make_input().fit(X)
+        frames, valid = self.input_.frames(X)
+        start, stop = compute_segments(n_frames, groups)
+        centers = full_window_centers(start, stop, self.window, self.stride, valid)
+        if len(centers) == 0:
+            raise ValueError(
+                f"X has n_samples={n_frames} frames but no recording holds a full window of "
+                f"window={self.window} frames; pass more frames or a smaller window."
+            )
+        self.n_windows_ = len(centers)
+        self.device_ = resolve_device(self.device)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator(device=self.device_).manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self._build_module(generator)
+        self.net_ = ScrubbedVAENet(
+            module,
+            beta=self.beta,
+            lam=self.lam,
+            generator=generator,
+            optimizer=torch.optim.AdamW,
+            lr=self.learning_rate,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            train_split=make_train_split(self.early_stopping, self.validation_fraction),
+            callbacks=make_callbacks(
+                verbose=self.verbose,
+                gradient_clip=self.gradient_clip,
+                early_stopping=self.early_stopping,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+            ),
+            device=self.device_,
+            verbose=int(self.verbose >= 1),
+            torch_load_kwargs={"weights_only": False},
+        )
+        self.net_.initialize()
+        self.net_.batcher_ = self._batcher(frames, start, stop, table, with_targets=True)
+        try:
+            self.net_.fit(centers)
+        finally:
+            del self.net_.batcher_
+            self.net_.generator = None
+        self.module_ = self.net_.module_
+        self.history_ = self.net_.history
+        self.loss_curve_ = list(self.history_[:, "train_loss"])
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def fit_transform(self, X, y=None, *, nuisance=None, groups=None):
+        """Fit, then embed every frame of ``X`` (see :meth:`fit`, :meth:`transform`).
+
+        Returns
+        -------
+        Z : ndarray of shape (n_frames, n_components)
+        """
+        return self.fit(X, y, nuisance=nuisance, groups=groups).transform(X, groups=groups)
+
+    # ------------------------------------------------------------ transform
+
+    def transform(self, X, *, groups=None):
+        """Embed each frame: the posterior mean of the window centred on it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_frames, n_features)
+        groups : array-like of shape (n_frames,), default=None
+            Recording id per frame.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_frames, n_components)
+            Posterior means; NaN rows for frames whose window touches
+            unusable frames.
+        """
+        check_is_fitted(self)
+        X = self._validate_frames(X, reset=False)
+        frames, valid = self.input_.frames(X)
+        start, stop = compute_segments(X.shape[0], groups)
+        batcher = self._batcher(frames, start, stop)
+        centers = np.arange(X.shape[0])
+        Z = np.full((X.shape[0], self.n_components), np.nan)
+        usable = self._usable_centers(centers, start, stop, valid)
+        Z[usable] = self._run_batches(
+            lambda c: self.module_.encode(batcher(c)[0])[0], centers[usable]
+        )
+        return Z
+
+    def inverse_transform(self, X, *, nuisance=None):
+        """Decode embeddings back to frames (the centre frame of each window).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_components)
+            Latent codes, e.g. from :meth:`transform`. NaN rows stay NaN.
+        nuisance : DataFrame or array-like with n rows, default=None
+            Nuisance values to decode with; required when ``conditional``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n, n_features_in_)
+        """
+        windows = self.decode_windows(X, nuisance=nuisance)
+        centre = windows[:, self.window // 2]
+        return centre.reshape(len(centre), -1)
+
+    def decode_windows(self, Z, *, nuisance=None):
+        """Decode embeddings into whole windows (motion synthesis).
+
+        Parameters
+        ----------
+        Z : array-like of shape (n, n_components)
+            Latent codes. NaN rows give NaN windows.
+        nuisance : DataFrame or array-like with n rows, default=None
+            Nuisance values to decode with; required when ``conditional``.
+            Change them to synthesise the same behaviour at another speed,
+            heading or identity.
+
+        Returns
+        -------
+        windows : ndarray of shape (n, window, n_features_in_)
+        """
+        check_is_fitted(self)
+        Z = self._check_latent(Z)
+        n = Z.shape[0]
+        if self.conditional:
+            if nuisance is None:
+                raise ValueError(
+                    "This model is conditional: decoding needs the nuisance table "
+                    "(pass nuisance=...)."
+                )
+            decoder_v, _ = self.nuisance_encoder_.transform(nuisance, n)
+        else:
+            decoder_v = np.zeros((n, 0), np.float32)
+        ok = ~np.isnan(Z).any(axis=1)
+        windows = np.full((n, self.window) + self._window_frame_shape(), np.nan)
+        if ok.any():
+            z = torch.as_tensor(Z[ok], dtype=torch.float32, device=self.device_)
+            v = torch.as_tensor(decoder_v[ok], device=self.device_)
+            decoded = self._run_batches(
+                lambda i: self.module_.decode(z[i], v[i]), np.arange(ok.sum())
+            )
+            windows[ok] = self.input_.to_windows(decoded)
+        return windows
+
+    def score(self, X, y=None, *, nuisance=None, groups=None):
+        """Mean evidence lower bound (ELBO) per window, higher is better.
+
+        Every window lying fully inside a recording is scored with one
+        posterior sample (seeded by ``random_state``), as the log-likelihood
+        of its frames in X's units (unit-variance Gaussian in standardised
+        units, with the standardisation's Jacobian) minus the KL divergence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_frames, n_features)
+        y, nuisance, groups : see :meth:`fit`
+
+        Returns
+        -------
+        elbo : float
+        """
+        check_is_fitted(self)
+        X = self._validate_frames(X, reset=False)
+        n_frames = X.shape[0]
+        table = nuisance if nuisance is not None else y
+        frames, valid = self.input_.frames(X)
+        start, stop = compute_segments(n_frames, groups)
+        centers = full_window_centers(start, stop, self.window, 1, valid)
+        if len(centers) == 0:
+            raise ValueError(
+                f"X has n_samples={n_frames} frames and no full window of {self.window} frames."
+            )
+        if self.conditional and table is None:
+            raise ValueError(
+                "This model is conditional: scoring needs the nuisance table (pass y or "
+                "nuisance=...)."
+            )
+        batcher = self._batcher(frames, start, stop, table)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator(device=self.device_).manual_seed(seed)
+        representation = self.module_.representation
+
+        def elbo(c):
+            window_frames, v, _ = batcher(c)
+            _, kl, decoded = self.module_(window_frames, v, generator=generator)
+            return -(representation.reconstruction_error(decoded, window_frames) + kl)
+
+        values = self._run_batches(elbo, centers)
+        return float(values.mean() + self.input_.log_det_jacobian(self.window))
+
+    # -------------------------------------------------------------- helpers
+
+    def _check_params(self):
+        if self.window % 2 == 0:
+            raise ValueError(f"window must be odd so windows have a centre frame, got {self.window}.")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {self.kernel_size}.")
+        if len(self.hidden_channels) == 0 or any(
+            not isinstance(c, numbers.Integral) or c < 1 for c in self.hidden_channels
+        ):
+            raise ValueError(
+                f"hidden_channels must be a non-empty tuple of positive ints, got "
+                f"{self.hidden_channels!r}."
+            )
+        if isinstance(self.scrubber, dict):
+            unknown = {name for name in self.scrubber.values() if name not in SCRUBBERS}
+            if unknown:
+                raise ValueError(
+                    f"Unknown scrubber name(s) {sorted(unknown)}; choose from {sorted(SCRUBBERS)}."
+                )
+
+    def _needs_nuisance(self):
+        return self.conditional or bool(self.scrubber)
+
+    def _make_input(self):
+        return FeatureInput()
+
+    def _window_frame_shape(self):
+        return (self.n_features_in_,)
+
+    def _validate_frames(self, X, reset):
+        return validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=1)
+
+    def _fit_nuisance(self, table, n_frames):
+        if not self._needs_nuisance():
+            self.nuisance_encoder_ = NuisanceEncoder(columns=[]).fit(np.zeros((n_frames, 0)), n_frames)
+            self.nuisance_columns_, self.scrubbers_ = [], {}
+            return
+        if table is None:
+            raise ValueError(
+                "ScrubbedCVAE requires y to be passed, but the target y is None: a "
+                "conditional or scrubbed model needs the nuisance table (pass it as y or "
+                "nuisance=...)."
+            )
+        self.nuisance_encoder_ = NuisanceEncoder(self.nuisance).fit(table, n_frames)
+        self.nuisance_columns_ = self.nuisance_encoder_.columns_
+        if isinstance(self.scrubber, dict):
+            unknown = [c for c in self.scrubber if c not in self.nuisance_columns_]
+            if unknown:
+                raise ValueError(
+                    f"scrubber names column(s) {unknown} that are not nuisance columns "
+                    f"{self.nuisance_columns_}."
+                )
+            self.scrubbers_ = dict(self.scrubber)
+        elif self.scrubber is None:
+            self.scrubbers_ = {}
+        else:
+            self.scrubbers_ = {column: self.scrubber for column in self.nuisance_columns_}
+        for column, name in self.scrubbers_.items():
+            if name in CATEGORICAL_ONLY and not self.nuisance_encoder_.is_categorical(column):
+                raise ValueError(
+                    f"Scrubber {name!r} needs a categorical nuisance column, but column "
+                    f"{column!r} is continuous (float). Use 'mals', 'gr' or 'mi', or cast the "
+                    "column to a categorical dtype."
+                )
+
+    def _scrubber_options(self, name):
+        options = {"gr": {"alpha": self.alpha}, "nd": {"alpha": self.alpha}}.get(name, {})
+        if name == "mals":
+            options = {"poly_order": self.poly_order, "forgetting_factor": self.forgetting_factor}
+        elif name == "qd":
+            options = {"forgetting_factor": self.forgetting_factor}
+        return {**options, **(self.scrubber_params or {}).get(name, {})}
+
+    def _build_module(self, generator):
+        scrubbers = {
+            self._scrubber_key(column): make_scrubber(
+                name,
+                n_components=self.n_components,
+                n_outputs=self.nuisance_encoder_.n_outputs(column),
+                categorical=self.nuisance_encoder_.is_categorical(column),
+                generator=generator,
+                **self._scrubber_options(name),
+            )
+            for column, name in self.scrubbers_.items()
+        }
+        return ScrubbedVAE(
+            self.input_.representation(),
+            window=self.window,
+            n_components=self.n_components,
+            nuisance_dim=self.nuisance_encoder_.n_decoder_features,
+            conditional=self.conditional,
+            hidden_channels=tuple(self.hidden_channels),
+            kernel_size=self.kernel_size,
+            covariance=self.covariance,
+            scrubbers=scrubbers,
+        )
+
+    @staticmethod
+    def _scrubber_key(column):
+        return str(column).replace(".", "_")
+
+    def _batcher(self, frames, start, stop, table=None, with_targets=False):
+        """Device-resident :class:`WindowBatcher` over encoded frames and nuisance."""
+        n_frames = len(start)
+        decoder_v, targets = np.zeros((n_frames, 0), np.float32), {}
+        if table is not None and self._needs_nuisance():
+            encoded_v, targets = self.nuisance_encoder_.transform(table, n_frames)
+            if self.conditional:
+                decoder_v = encoded_v
+        device = self.device_
+        scrub_targets = {
+            self._scrubber_key(column): torch.as_tensor(targets[column], device=device)
+            for column in (self.scrubbers_ if with_targets else [])
+        }
+        return WindowBatcher(
+            frames={k: torch.as_tensor(v, device=device) for k, v in frames.items()},
+            nuisance=torch.as_tensor(decoder_v, device=device),
+            targets=scrub_targets,
+            start=torch.as_tensor(start, device=device),
+            stop=torch.as_tensor(stop, device=device),
+            window=self.window,
+        )
+
+    def _usable_centers(self, centers, start, stop, valid):
+        if valid is None:
+            return np.ones(len(centers), dtype=bool)
+        half = self.window // 2
+        bad = np.concatenate([[0], np.cumsum(~valid)])
+        lo = np.maximum(centers - half, start)
+        hi = np.minimum(centers + half + 1, stop)
+        return bad[hi] - bad[lo] == 0
+
+    def _run_batches(self, fn, items):
+        """Apply ``fn`` to batches of ``items`` in eval mode; stack results as float64."""
+        self.module_.eval()
+        outputs = []
+        with torch.no_grad():
+            for begin in range(0, len(items), self.batch_size):
+                batch = torch.as_tensor(items[begin : begin + self.batch_size], device=self.device_)
+                outputs.append(fn(batch).double().cpu().numpy())
+        if not outputs:
+            return np.zeros((0, self.n_components))
+        return np.concatenate(outputs)
+
+    def _check_latent(self, Z):
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"Expected latent codes of shape (n, {self.n_components}), got {Z.shape}."
+            )
+        if np.isinf(Z).any():
+            raise ValueError("Latent codes contain infinity.")
+        return Z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = self._needs_nuisance()
+        return tags

@@ -1,0 +1,180 @@
+"""Encoding of the per-frame nuisance table for the decoder and the scrubbers."""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+
+def _as_frame(table):
+    """Nuisance table as a DataFrame (arrays get integer column names)."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    if isinstance(table, pd.Series):
+        return table.to_frame(name=table.name if table.name is not None else 0)
+    array = np.asarray(table)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(
+            f"The nuisance table must be 1-D or 2-D (one row per frame), got {array.ndim}-D."
+        )
+    return pd.DataFrame(array)
+
+
+def _is_categorical(series):
+    dtype = series.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_integer_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+class NuisanceEncoder:
+    """Turn a per-frame nuisance table into model inputs.
+
+    Categorical columns (category, object, string, bool and integer dtypes)
+    become class codes (for the scrubbers) and one-hot blocks (for the
+    decoder); float columns are standardised.
+
+    Parameters
+    ----------
+    columns : list of str or int, or None
+        Columns to use; None means all.
+    """
+
+    def __init__(self, columns=None):
+        self.columns = columns
+
+    def fit(self, table, n_frames):
+        """Learn categories and standardisation.
+
+        Parameters
+        ----------
+        table : DataFrame, Series or array-like of shape (n_frames,) or (n_frames, n_columns)
+        n_frames : int
+            Expected number of rows.
+
+        Returns
+        -------
+        self
+        """
+        frame = self._select(table, n_frames)
+        self.columns_ = list(frame.columns)
+        self.categories_ = {}
+        self.mean_ = {}
+        self.scale_ = {}
+        for name in self.columns_:
+            col = frame[name]
+            if _is_categorical(col):
+                values = col.to_numpy()
+                self._check_missing(name, pd.isna(values))
+                self.categories_[name] = np.unique(values)
+            else:
+                values = self._float_values(name, col)
+                self.mean_[name] = values.mean()
+                std = values.std()
+                self.scale_[name] = std if std > 0 else 1.0
+        return self
+
+    def is_categorical(self, name):
+        """Whether column ``name`` was treated as categorical in fit."""
+        return name in self.categories_
+
+    def n_outputs(self, name):
+        """Number of classes (categorical) or 1 (continuous) for a column."""
+        return len(self.categories_[name]) if self.is_categorical(name) else 1
+
+    @property
+    def n_decoder_features(self):
+        """Width of the decoder's nuisance input."""
+        return sum(self.n_outputs(name) for name in self.columns_)
+
+    def transform(self, table, n_frames):
+        """Encode a table.
+
+        Parameters
+        ----------
+        table : DataFrame, Series or array-like of shape (n_frames, ...)
+        n_frames : int
+            Expected number of rows.
+
+        Returns
+        -------
+        decoder_input : ndarray of shape (n_frames, n_decoder_features), float32
+            One-hot blocks and standardised floats, in column order.
+        targets : dict of column -> ndarray
+            Class codes of shape (n_frames,), int64, for categorical columns;
+            standardised values of shape (n_frames, 1), float32, otherwise.
+        """
+        frame = self._select(table, n_frames)
+        blocks, targets = [], {}
+        for name in self.columns_:
+            col = frame[name]
+            if self.is_categorical(name):
+                codes = self._codes(name, col.to_numpy())
+                targets[name] = codes
+                blocks.append(np.eye(self.n_outputs(name), dtype=np.float32)[codes])
+            else:
+                values = (self._float_values(name, col) - self.mean_[name]) / self.scale_[name]
+                targets[name] = values[:, None].astype(np.float32)
+                blocks.append(targets[name])
+        decoder_input = (
+            np.concatenate(blocks, axis=1) if blocks else np.zeros((n_frames, 0), np.float32)
+        )
+        return decoder_input, targets
+
+    def _select(self, table, n_frames):
+        frame = _as_frame(table)
+        if len(frame) != n_frames:
+            raise ValueError(
+                f"The nuisance table has {len(frame)} rows but X has {n_frames} frames; "
+                "they must match (one row per frame)."
+            )
+        columns = getattr(self, "columns_", self.columns)
+        if columns is None:
+            return frame
+        if isinstance(columns, (str, numbers.Integral)):
+            columns = [columns]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"Unknown nuisance column(s) {missing}; the table has columns "
+                f"{list(frame.columns)}."
+            )
+        return frame[list(columns)]
+
+    def _codes(self, name, values):
+        categories = self.categories_[name]
+        self._check_missing(name, pd.isna(values))
+        try:
+            codes = np.searchsorted(categories, values)
+        except TypeError as exc:
+            raise ValueError(
+                f"Nuisance column {name!r} holds values that cannot be compared with the "
+                f"categories seen in fit {list(categories)}."
+            ) from exc
+        codes = np.clip(codes, 0, len(categories) - 1)
+        unseen = categories[codes] != values
+        if np.any(unseen):
+            raise ValueError(
+                f"Nuisance column {name!r} has categories never seen in fit: "
+                f"{sorted(set(np.asarray(values)[unseen].tolist()))[:10]}; "
+                f"known categories are {list(categories)}."
+            )
+        return codes.astype(np.int64)
+
+    @staticmethod
+    def _check_missing(name, missing):
+        if np.any(missing):
+            raise ValueError(f"Nuisance column {name!r} contains missing values (NaN/None).")
+
+    @staticmethod
+    def _float_values(name, col):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"Nuisance column {name!r} contains NaN or infinity.")
+        return values

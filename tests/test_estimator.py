@@ -1,0 +1,285 @@
+"""ScrubbedCVAE in generic-feature mode: API, determinism, persistence, errors."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+
+from sklearn_scrubvae import ScrubbedCVAE
+
+TINY = dict(
+    n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, max_iter=2,
+    batch_size=64, random_state=0,
+)
+
+
+def make_frames(n_frames=240, n_features=4, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames)
+    X = np.column_stack([np.sin(t / (3 + k)) for k in range(n_features)])
+    X += 0.1 * rng.normal(size=X.shape)
+    table = pd.DataFrame(
+        {
+            "animal": pd.Categorical(np.repeat(["a", "b", "c"], n_frames // 3)),
+            "speed": rng.normal(size=n_frames),
+        }
+    )
+    groups = np.repeat([0, 1, 2], n_frames // 3)
+    return X, table, groups
+
+
+@pytest.mark.parametrize("scrubber", ["gr", "nd", "mals", "qd", "mi", None])
+def test_fit_transform_shapes(scrubber):
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber=scrubber, nuisance=["animal"], **TINY)
+    Z = est.fit(X, table, groups=groups).transform(X, groups=groups)
+    assert Z.shape == (len(X), 3)
+    assert np.isfinite(Z).all()
+    assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
+    assert np.isfinite(est.loss_curve_).all()
+    Xr = est.inverse_transform(Z, nuisance=table)
+    assert Xr.shape == X.shape
+    W = est.decode_windows(Z[:7], nuisance=table.iloc[:7])
+    assert W.shape == (7, 5, 4)
+    assert np.allclose(W[:, 2], Xr[:7])
+    assert np.isfinite(est.score(X, table, groups=groups))
+
+
+def test_dict_scrubber_and_forgetting_factor_history():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, **TINY)
+    est.fit(X, table, groups=groups)
+    assert est.scrubbers_ == {"animal": "qd", "speed": "mals"}
+    last = est.history_[-1]
+    for column in ("animal", "speed"):
+        keys = [k for k in last if k.startswith(f"{column}_forgetting")]
+        assert len(keys) == 2, last.keys()
+        assert all(0.0 <= last[k] <= 1.0 for k in keys)
+
+
+def test_keyword_nuisance_wins_over_y():
+    X, table, groups = make_frames()
+    labels = np.arange(len(X)) % 2  # class labels for a later pipeline step
+    est = ScrubbedCVAE(scrubber="qd", nuisance=["animal"], **TINY)
+    est.fit(X, labels, nuisance=table, groups=groups)
+    assert est.nuisance_encoder_.categories_["animal"].tolist() == ["a", "b", "c"]
+
+
+def test_same_random_state_same_transform():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber="gr", nuisance=["animal"], **TINY)
+    Z1 = est.fit(X, table, groups=groups).transform(X)
+    Z2 = clone(est).fit(X, table, groups=groups).transform(X)
+    np.testing.assert_array_equal(Z1, Z2)
+    Z3 = clone(est).set_params(random_state=1).fit(X, table, groups=groups).transform(X)
+    assert not np.allclose(Z1, Z3)
+
+
+@pytest.mark.parametrize("scrubber", ["gr", "nd", "mals", "qd", "mi"])
+def test_pickle_and_joblib_round_trip(tmp_path, scrubber):
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber=scrubber, nuisance=["animal"], early_stopping=True, **TINY)
+    est.fit(X, table, groups=groups)
+    Z = est.transform(X, groups=groups)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.transform(X, groups=groups), Z)
+    joblib.dump(est, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(restored.transform(X, groups=groups), Z)
+    np.testing.assert_array_equal(
+        restored.inverse_transform(Z, nuisance=table), est.inverse_transform(Z, nuisance=table)
+    )
+
+
+def test_windows_never_cross_groups():
+    """A frame's embedding depends only on frames of its own recording."""
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber=None, conditional=False, **TINY).fit(X, groups=groups)
+    Z = est.transform(X, groups=groups)
+    X_changed = X.copy()
+    X_changed[groups == 1] += 5.0  # only the middle recording changes
+    Z_changed = est.transform(X_changed, groups=groups)
+    np.testing.assert_array_equal(Z[groups != 1], Z_changed[groups != 1])
+    assert not np.allclose(Z[groups == 1], Z_changed[groups == 1])
+    # without groups the windows at the boundaries see the changed frames
+    Z_nogroups = est.transform(X_changed)
+    boundary = np.flatnonzero(np.diff(groups))[0]
+    assert not np.allclose(Z_nogroups[boundary], Z[boundary])
+
+
+def test_pipeline_with_kmeans():
+    X, table, groups = make_frames()
+    pipe = Pipeline([("vae", ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY)),
+                     ("kmeans", KMeans(n_clusters=3, n_init=2, random_state=0))])
+    labels = pipe.fit_predict(X, table)
+    assert labels.shape == (len(X),)
+    assert set(labels) <= {0, 1, 2}
+
+
+def test_pipeline_knn_with_metadata_routing():
+    X, table, groups = make_frames()
+    behaviour = (np.sin(np.arange(len(X)) / 7) > 0).astype(int)
+    with sklearn.config_context(enable_metadata_routing=True):
+        vae = ScrubbedCVAE(scrubber="qd", nuisance=["animal"], **TINY)
+        vae.set_fit_request(nuisance=True, groups=True).set_transform_request(groups=True)
+        pipe = Pipeline([("vae", vae), ("knn", KNeighborsClassifier(n_neighbors=3))])
+        pipe.fit(X, behaviour, nuisance=table, groups=groups)
+        predicted = pipe.predict(X, groups=groups)
+    assert predicted.shape == behaviour.shape
+    fitted = pipe.named_steps["vae"]
+    # the nuisance reached the estimator: it was trained with the QD scrubber on "animal"
+    assert fitted.scrubbers_ == {"animal": "qd"}
+    assert (predicted == behaviour).mean() > 0.5
+
+
+def test_grid_search_over_lam_alpha_beta():
+    X, table, groups = make_frames()
+    grid = GridSearchCV(
+        ScrubbedCVAE(scrubber="gr", nuisance=["speed"], **TINY),
+        {"lam": [0.0, 1.0], "alpha": [0.5, 1.0], "beta": [0.5, 1.0]},
+        cv=GroupKFold(n_splits=3),
+        error_score="raise",
+    )
+    grid.fit(X, table, groups=groups)
+    assert len(grid.cv_results_["params"]) == 8
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    assert set(grid.best_params_) == {"lam", "alpha", "beta"}
+
+
+def test_early_stopping_records_validation_loss():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], early_stopping=True,
+                       n_iter_no_change=1, **{**TINY, "max_iter": 30})
+    est.fit(X, table)
+    assert "valid_loss" in est.history_[-1]
+    assert est.n_iter_ <= 30
+
+
+def test_plain_vae_needs_no_nuisance_and_ignores_it_when_decoding():
+    X, _, _ = make_frames()
+    est = ScrubbedCVAE(scrubber=None, conditional=False, **TINY).fit(X)
+    Z = est.transform(X)
+    assert est.inverse_transform(Z).shape == X.shape
+    assert np.isfinite(est.score(X))
+
+
+def test_nan_latent_rows_stay_nan_when_decoding():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber="qd", nuisance=["animal"], **TINY).fit(X, table)
+    Z = est.transform(X)
+    Z[3] = np.nan
+    Xr = est.inverse_transform(Z, nuisance=table)
+    assert np.isnan(Xr[3]).all() and np.isfinite(np.delete(Xr, 3, axis=0)).all()
+
+
+# ----------------------------------------------------------------- bad input
+
+
+def _fitted():
+    X, table, groups = make_frames()
+    return ScrubbedCVAE(scrubber="qd", nuisance=["animal"], **TINY).fit(X, table), X, table
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_X_is_rejected(bad):
+    X, table, _ = make_frames()
+    X[5, 1] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        ScrubbedCVAE(**TINY).fit(X, table)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_nuisance_is_rejected(bad):
+    X, table, _ = make_frames()
+    table.loc[4, "speed"] = bad
+    with pytest.raises(ValueError, match="'speed' contains NaN or infinity"):
+        ScrubbedCVAE(scrubber="mals", **TINY).fit(X, table)
+
+
+def test_wrong_number_of_nuisance_rows():
+    X, table, _ = make_frames()
+    with pytest.raises(ValueError, match="has 239 rows but X has 240 frames"):
+        ScrubbedCVAE(**TINY).fit(X, table.iloc[:-1])
+
+
+def test_unknown_nuisance_column():
+    X, table, _ = make_frames()
+    with pytest.raises(ValueError, match=r"Unknown nuisance column\(s\) \['heading'\]"):
+        ScrubbedCVAE(nuisance=["heading"], **TINY).fit(X, table)
+
+
+def test_fewer_frames_than_window():
+    X, table, _ = make_frames()
+    with pytest.raises(ValueError, match="n_samples=4 frames.*window=5"):
+        ScrubbedCVAE(**TINY).fit(X[:4], table.iloc[:4])
+
+
+def test_groups_too_short_for_any_window():
+    X, table, _ = make_frames()
+    groups = np.arange(len(X)) // 4
+    with pytest.raises(ValueError, match="no recording holds a full window"):
+        ScrubbedCVAE(**TINY).fit(X, table, groups=groups)
+
+
+@pytest.mark.parametrize("scrubber", ["qd", "nd"])
+def test_categorical_only_scrubber_on_float_column(scrubber):
+    X, table, _ = make_frames()
+    with pytest.raises(ValueError, match="needs a categorical nuisance column.*'speed'"):
+        ScrubbedCVAE(scrubber=scrubber, nuisance=["speed"], **TINY).fit(X, table)
+
+
+def test_conditional_decode_without_nuisance():
+    est, X, table = _fitted()
+    Z = est.transform(X)
+    with pytest.raises(ValueError, match="conditional: decoding needs the nuisance table"):
+        est.inverse_transform(Z)
+    with pytest.raises(ValueError, match="conditional: decoding needs the nuisance table"):
+        est.decode_windows(Z)
+
+
+def test_unseen_category_at_decode_time():
+    est, X, table = _fitted()
+    Z = est.transform(X)
+    other = table.copy()
+    other["animal"] = other["animal"].cat.add_categories(["zebra"])
+    other.loc[0, "animal"] = "zebra"
+    with pytest.raises(ValueError, match="'animal' has categories never seen in fit: \\['zebra'\\]"):
+        est.inverse_transform(Z, nuisance=other)
+
+
+def test_missing_nuisance_for_conditional_fit():
+    X, _, _ = make_frames()
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        ScrubbedCVAE(**TINY).fit(X)
+
+
+def test_wrong_latent_width():
+    est, X, table = _fitted()
+    with pytest.raises(ValueError, match=r"latent codes of shape \(n, 3\)"):
+        est.inverse_transform(np.zeros((5, 2)), nuisance=table.iloc[:5])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"window": 4}, "window must be odd"),
+        ({"kernel_size": 2}, "kernel_size must be odd"),
+        ({"scrubber": "lasso"}, "'scrubber' parameter"),
+        ({"scrubber": {"animal": "lasso"}}, "Unknown scrubber name"),
+        ({"scrubber": {"heading": "qd"}}, "not nuisance columns"),
+        ({"hidden_channels": ()}, "hidden_channels must be a non-empty tuple"),
+        ({"device": "tpu"}, "Unknown device"),
+    ],
+)
+def test_bad_parameters(params, match):
+    X, table, _ = make_frames()
+    with pytest.raises(ValueError, match=match):
+        ScrubbedCVAE(**{**TINY, **params}).fit(X, table)
