@@ -9,11 +9,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._inputs import FeatureInput
+from ._inputs import FeatureInput, SkeletonInput
 from ._nuisance import NuisanceEncoder
 from ._training import ScrubbedVAENet, WindowBatcher, make_callbacks, make_train_split
 from ._windows import compute_segments, full_window_centers
 from .nn.model import ScrubbedVAE
+from .pose import Skeleton, get_skeleton
 from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS, make_scrubber
 
 
@@ -91,6 +92,25 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         "auto" tunes it during training (self-tuning forgetting factor).
     scrubber_params : dict or None, default=None
         Further options per scrubber name, e.g. ``{"nd": {"n_iter": 5}}``.
+    skeleton : str, Skeleton or None, default=None
+        Pose mode: X holds keypoints of this skeleton (a registered name such
+        as ``"mouse18"`` or a :class:`~sklearn_scrubvae.pose.Skeleton`), as
+        (n_frames, n_keypoints, 3) or flattened (n_frames, 3 * n_keypoints).
+        Frames become joint rotations (6D), root trajectory and bone lengths
+        (inverse kinematics); the loss scores keypoints through forward
+        kinematics. NaN marks missing keypoints. None: generic features.
+    alignment : {"midfwd", "x360"}, default="midfwd"
+        Pose mode: egocentric alignment of each window on its centre frame;
+        "midfwd" translates the root to the origin (x, y) and turns the
+        centre frame to face +x, "x360" only translates (keeps heading).
+    max_gap : int, default=10
+        Pose mode: gaps of at most this many frames are linearly
+        interpolated; windows touching longer gaps are left out of training
+        and get NaN embeddings.
+    max_displacement : float or None, default=None
+        Pose mode: frames whose mean keypoint displacement since the
+        previous frame exceeds it are treated as tracking errors (left out
+        like gaps). None keeps all frames.
     window : int, default=51
         Frames per window (odd).
     stride : int, default=1
@@ -154,6 +174,11 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Device the model was trained on.
     n_windows_ : int
         Training windows.
+    n_windows_dropped_ : int
+        Windows left out of training because they touch unusable frames
+        (long gaps, tracking errors).
+    skeleton_ : Skeleton or None
+        Resolved skeleton (pose mode).
 
     References
     ----------
@@ -187,6 +212,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         "poly_order": [Interval(numbers.Integral, 1, 3, closed="both")],
         "forgetting_factor": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
         "scrubber_params": [dict, None],
+        "skeleton": [str, Skeleton, None],
+        "alignment": [StrOptions({"midfwd", "x360"})],
+        "max_gap": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_displacement": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "window": [Interval(numbers.Integral, 1, None, closed="left")],
         "stride": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_channels": [tuple, list],
@@ -219,6 +248,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         poly_order=1,
         forgetting_factor="auto",
         scrubber_params=None,
+        skeleton=None,
+        alignment="midfwd",
+        max_gap=10,
+        max_displacement=None,
         window=51,
         stride=1,
         hidden_channels=(64, 128, 256),
@@ -247,6 +280,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.poly_order = poly_order
         self.forgetting_factor = forgetting_factor
         self.scrubber_params = scrubber_params
+        self.skeleton = skeleton
+        self.alignment = alignment
+        self.max_gap = max_gap
+        self.max_displacement = max_displacement
         self.window = window
         self.stride = stride
         self.hidden_channels = hidden_channels
@@ -295,10 +332,13 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         n_frames = X.shape[0]
         table = nuisance if nuisance is not None else y
         self._fit_nuisance(table, n_frames)
-        self.input_ = self._make_input().fit(X)
-        frames, valid = self.input_.frames(X)
+        self.input_ = self._make_input().fit(X, groups=groups, window=self.window)
+        frames, valid = self.input_.frames(X, groups)
         start, stop = compute_segments(n_frames, groups)
         centers = full_window_centers(start, stop, self.window, self.stride, valid)
+        self.n_windows_dropped_ = (
+            len(full_window_centers(start, stop, self.window, self.stride)) - len(centers)
+        )
         if len(centers) == 0:
             raise ValueError(
                 f"X has n_samples={n_frames} frames but no recording holds a full window of "
@@ -374,7 +414,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_frames(X, reset=False)
-        frames, valid = self.input_.frames(X)
+        frames, valid = self.input_.frames(X, groups)
         start, stop = compute_segments(X.shape[0], groups)
         batcher = self._batcher(frames, start, stop)
         centers = np.arange(X.shape[0])
@@ -398,10 +438,12 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Returns
         -------
         X_original : ndarray of shape (n, n_features_in_)
+            In pose mode, keypoints of the egocentric centre frame, shaped
+            like the X given to fit: (n, n_keypoints, 3) or flattened.
         """
         windows = self.decode_windows(X, nuisance=nuisance)
         centre = windows[:, self.window // 2]
-        return centre.reshape(len(centre), -1)
+        return centre if self._poses_3d_ else centre.reshape(len(centre), -1)
 
     def decode_windows(self, Z, *, nuisance=None):
         """Decode embeddings into whole windows (motion synthesis).
@@ -418,6 +460,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Returns
         -------
         windows : ndarray of shape (n, window, n_features_in_)
+            In pose mode (n, window, n_keypoints, 3): egocentric keypoints,
+            posed with the median bone lengths seen in fit.
         """
         check_is_fitted(self)
         Z = self._check_latent(Z)
@@ -463,7 +507,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         X = self._validate_frames(X, reset=False)
         n_frames = X.shape[0]
         table = nuisance if nuisance is not None else y
-        frames, valid = self.input_.frames(X)
+        frames, valid = self.input_.frames(X, groups)
         start, stop = compute_segments(n_frames, groups)
         centers = full_window_centers(start, stop, self.window, 1, valid)
         if len(centers) == 0:
@@ -513,13 +557,44 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         return self.conditional or bool(self.scrubber)
 
     def _make_input(self):
-        return FeatureInput()
+        if self.skeleton_ is None:
+            return FeatureInput()
+        return SkeletonInput(
+            self.skeleton_, self.alignment, self.max_gap, self.max_displacement
+        )
 
     def _window_frame_shape(self):
-        return (self.n_features_in_,)
+        if self.skeleton_ is None:
+            return (self.n_features_in_,)
+        return (self.skeleton_.n_keypoints, 3)
 
     def _validate_frames(self, X, reset):
-        return validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=1)
+        """Checked frames: (n, n_features) generic, (n, n_keypoints, 3) poses."""
+        poses_3d = getattr(X, "ndim", None) == 3
+        if reset:
+            self.skeleton_ = None if self.skeleton is None else get_skeleton(self.skeleton)
+            self._poses_3d_ = poses_3d
+        if self.skeleton_ is None:
+            return validate_data(self, X, reset=reset, dtype=np.float64)
+        if poses_3d:
+            X = np.asarray(X, dtype=np.float64)
+            if X.shape[1:] != (self.skeleton_.n_keypoints, 3):
+                raise ValueError(
+                    f"Poses must have shape (n_frames, {self.skeleton_.n_keypoints}, 3) for "
+                    f"this skeleton, got {X.shape}."
+                )
+            X = X.reshape(len(X), -1)
+        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+        if X.shape[1] != 3 * self.skeleton_.n_keypoints:
+            raise ValueError(
+                f"X has {X.shape[1]} features but the skeleton has "
+                f"{self.skeleton_.n_keypoints} keypoints: expected "
+                f"(n_frames, {self.skeleton_.n_keypoints}, 3) or "
+                f"(n_frames, {3 * self.skeleton_.n_keypoints})."
+            )
+        if np.isinf(X).any():
+            raise ValueError("X contains infinity; mark missing keypoints with NaN.")
+        return X.reshape(len(X), self.skeleton_.n_keypoints, 3)
 
     def _fit_nuisance(self, table, n_frames):
         if not self._needs_nuisance():
@@ -646,4 +721,5 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self._needs_nuisance()
+        tags.input_tags.allow_nan = self.skeleton is not None
         return tags

@@ -1,7 +1,9 @@
 """How frames become encoder inputs and how reconstructions are scored."""
 
+import torch
 from torch import nn
 
+from .kinematics import forward_kinematics
 from .losses import gaussian_nll
 
 
@@ -40,3 +42,101 @@ class FeatureRepresentation(nn.Module):
     def reconstruction_error(self, decoded, frames):
         """Negative log-likelihood of the windows, shape (B,)."""
         return gaussian_nll(decoded, frames["features"])
+
+
+class SkeletonRepresentation(nn.Module):
+    """Joint rotations and root trajectory of a skeleton, egocentrically aligned.
+
+    Each window is aligned on its centre frame: translated so the centre
+    frame's root is at the origin in x and y, and (``"midfwd"``) rotated
+    about z so the centre frame faces +x. Because local joint rotations are
+    invariant to rotations about the vertical axis, only the root's rotation
+    and the root trajectory change. The encoder sees, per frame, the 6D local
+    rotation of every keypoint followed by the aligned root position divided
+    by ``root_scale``. The reconstruction error is the Gaussian negative
+    log-likelihood (unit variance) of the keypoint positions obtained by
+    forward kinematics of the decoded rotations with the window's own bone
+    lengths and the root at the origin, plus that of the root trajectory.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Kinematic tree.
+    alignment : {"midfwd", "x360"}
+        Egocentric alignment of each window.
+    root_scale : float
+        Divides aligned root positions.
+    length_scale : float
+        Divides bone lengths (positions are scored in these units).
+    """
+
+    def __init__(self, skeleton, alignment, root_scale, length_scale):
+        super().__init__()
+        self.skeleton = skeleton
+        self.alignment = alignment
+        self.n_bounded = 6 * skeleton.n_keypoints
+        self.n_channels = self.n_bounded + 3
+        self.register_buffer("root_scale", torch.tensor(float(root_scale)))
+        self.register_buffer("length_scale", torch.tensor(float(length_scale)))
+
+    def aligned(self, frames):
+        """Rotations and root trajectory of windows after egocentric alignment.
+
+        Parameters
+        ----------
+        frames : dict
+            ``"rot6d"`` (B, T, K, 6), ``"root"`` (B, T, 3) in world units.
+
+        Returns
+        -------
+        rot6d : Tensor of shape (B, T, K, 6)
+        root : Tensor of shape (B, T, 3), divided by ``root_scale``
+        """
+        rot6d, root = frames["rot6d"], frames["root"]
+        center = root.shape[1] // 2
+        shift = root[:, center].clone()
+        shift[:, 2] = 0.0
+        root = root - shift[:, None]
+        if self.alignment == "x360":
+            return rot6d, root / self.root_scale
+        r = self.skeleton.root
+        facing = rot6d[:, center, r, :2]
+        yaw = torch.atan2(facing[:, 1], facing[:, 0])
+        turn = _rotation_about_z(-yaw)[:, None]  # (B, 1, 3, 3)
+        root_rotation = rot6d[:, :, r].reshape(*rot6d.shape[:2], 2, 3)
+        root_rotation = (turn[:, :, None] @ root_rotation[..., None]).squeeze(-1)
+        rot6d = torch.cat(
+            [rot6d[:, :, :r], root_rotation.reshape(*rot6d.shape[:2], 1, 6), rot6d[:, :, r + 1 :]],
+            dim=2,
+        )
+        root = (turn @ root[..., None]).squeeze(-1)
+        return rot6d, root / self.root_scale
+
+    def inputs(self, frames):
+        """Encoder input (B, T, 6 K + 3) of gathered windows."""
+        rot6d, root = self.aligned(frames)
+        return torch.cat([rot6d.flatten(2), root], dim=2)
+
+    def split(self, decoded):
+        """Decoded channels (B, T, 6 K + 3) -> rotations (B, T, K, 6), root (B, T, 3)."""
+        rot6d = decoded[..., : self.n_bounded].unflatten(-1, (self.skeleton.n_keypoints, 6))
+        return rot6d, decoded[..., self.n_bounded :]
+
+    def reconstruction_error(self, decoded, frames):
+        """Negative log-likelihood of keypoints and root trajectory, shape (B,)."""
+        rot6d, root = self.aligned(frames)
+        rot6d_hat, root_hat = self.split(decoded)
+        bones = frames["bone_lengths"] / self.length_scale
+        origin = root.new_zeros(root.shape)
+        keypoints = forward_kinematics(rot6d, origin, bones, self.skeleton)
+        keypoints_hat = forward_kinematics(rot6d_hat, origin, bones, self.skeleton)
+        return gaussian_nll(keypoints_hat, keypoints) + gaussian_nll(root_hat, root)
+
+
+def _rotation_about_z(angle):
+    """Rotation matrices (B, 3, 3) about the z axis by ``angle`` (B,)."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    zero, one = torch.zeros_like(angle), torch.ones_like(angle)
+    return torch.stack(
+        [cos, -sin, zero, sin, cos, zero, zero, zero, one], dim=-1
+    ).reshape(-1, 3, 3)

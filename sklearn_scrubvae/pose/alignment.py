@@ -1,0 +1,92 @@
+"""Egocentric alignment of windows of poses."""
+
+import numpy as np
+
+from ._validation import check_poses
+from .skeleton import get_skeleton
+
+_MODES = ("midfwd", "x360")
+
+
+def heading_angle(poses, skeleton="mouse18"):
+    """Yaw of the root -> front vector projected on the xy plane.
+
+    Parameters
+    ----------
+    poses : array-like of shape (..., n_keypoints, n_dims)
+        Keypoint positions, ``n_dims`` 2 or 3.
+    skeleton : Skeleton or str, default="mouse18"
+        Skeleton giving the root and front keypoints.
+
+    Returns
+    -------
+    yaw : ndarray of shape (...)
+        Angle in radians in [-pi, pi] from the +x axis, counter-clockwise;
+        0 when the front keypoint lies straight above the root, NaN where
+        either keypoint is missing.
+    """
+    skeleton = get_skeleton(skeleton)
+    poses = np.asarray(poses, dtype=np.float64)
+    forward = poses[..., skeleton.front, :2] - poses[..., skeleton.root, :2]
+    return np.arctan2(forward[..., 1], forward[..., 0])
+
+
+def align_egocentric(poses, skeleton="mouse18", center=None, mode="midfwd"):
+    """Move windows of poses into the frame of their centre frame.
+
+    Each window is translated so that the centre frame's root keypoint sits
+    at the origin in x and y (z is kept). With ``mode="midfwd"`` the window
+    is also rotated about the z axis so that the centre frame's heading
+    (root -> front, projected on xy) points along +x; ``"x360"`` keeps the
+    heading.
+
+    Parameters
+    ----------
+    poses : array-like of shape (..., n_frames, n_keypoints, n_dims)
+        One window (or many, on leading axes) of keypoint positions,
+        ``n_dims`` 2 or 3.
+    skeleton : Skeleton or str, default="mouse18"
+        Skeleton giving the root and front keypoints.
+    center : int, default=None
+        Index of the centre frame on the frame axis; None takes
+        ``n_frames // 2``. Negative values count from the end.
+    mode : {"midfwd", "x360"}, default="midfwd"
+        Translate and rotate, or translate only.
+
+    Returns
+    -------
+    aligned : ndarray of shape (..., n_frames, n_keypoints, n_dims)
+        Aligned copy of ``poses``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.pose import MOUSE18, align_egocentric, heading_angle
+    >>> window = np.random.default_rng(0).normal(size=(51, 18, 3))
+    >>> aligned = align_egocentric(window, MOUSE18)
+    >>> bool(np.allclose(aligned[25, 0, :2], 0.0))
+    True
+    >>> bool(np.isclose(heading_angle(aligned[25], MOUSE18), 0.0))
+    True
+    """
+    skeleton = get_skeleton(skeleton)
+    poses = check_poses(poses, n_keypoints=skeleton.n_keypoints, min_ndim=3)
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}.")
+    n_frames = poses.shape[-3]
+    if center is None:
+        center = n_frames // 2
+    if not isinstance(center, (int, np.integer)) or isinstance(center, bool):
+        raise TypeError(f"center must be an integer, got {center!r}.")
+    if not -n_frames <= center < n_frames:
+        raise ValueError(f"center {center} is out of range for {n_frames} frames.")
+    middle = poses[..., center, :, :]
+    aligned = poses.copy()
+    aligned[..., :2] -= middle[..., None, None, skeleton.root, :2]
+    if mode == "midfwd":
+        yaw = heading_angle(middle, skeleton)[..., None, None]
+        cos, sin = np.cos(yaw), np.sin(yaw)
+        x, y = aligned[..., 0].copy(), aligned[..., 1].copy()
+        aligned[..., 0] = cos * x + sin * y
+        aligned[..., 1] = cos * y - sin * x
+    return aligned

@@ -1,0 +1,162 @@
+"""Rotation matrices and the continuous 6D rotation representation.
+
+The 6D representation of a rotation matrix is its first two columns,
+flattened as ``(column 0, column 1)``. It is continuous, unlike Euler angles
+or quaternions, which makes it a good regression target for a network; any
+6 numbers whose two halves are linearly independent map back to a rotation
+by Gram-Schmidt orthogonalisation.
+"""
+
+import numpy as np
+
+# Below this value of 1 + cos(angle), two directions count as opposite and
+# the rotation between them goes through an explicit half turn.
+_OPPOSITE_TOLERANCE = 1e-8
+
+
+def rotation_6d_to_matrix(rot6d):
+    """Convert 6D rotations to rotation matrices by Gram-Schmidt.
+
+    Parameters
+    ----------
+    rot6d : array-like of shape (..., 6)
+        First column of each rotation matrix followed by its second column.
+        The two halves need not be unit length nor orthogonal (as a decoder
+        emits them): the first is normalised, the second is made orthogonal
+        to it and normalised, and the third column is their cross product.
+
+    Returns
+    -------
+    matrix : ndarray of shape (..., 3, 3)
+        Rotation matrices (orthonormal, determinant +1). Inputs whose halves
+        are zero or parallel give NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.pose import rotation_6d_to_matrix
+    >>> rotation_6d_to_matrix([2.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
+    """
+    rot6d = np.asarray(rot6d, dtype=np.float64)
+    if rot6d.shape[-1:] != (6,):
+        raise ValueError(
+            f"rot6d must have a last axis of size 6, got shape {rot6d.shape}."
+        )
+    first = _normalize(rot6d[..., :3])
+    second = rot6d[..., 3:]
+    second = _normalize(second - np.sum(first * second, axis=-1, keepdims=True) * first)
+    return np.stack([first, second, np.cross(first, second)], axis=-1)
+
+
+def matrix_to_rotation_6d(matrix):
+    """Convert rotation matrices to their 6D representation.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (..., 3, 3)
+        Rotation matrices.
+
+    Returns
+    -------
+    rot6d : ndarray of shape (..., 6)
+        First column followed by second column of each matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.pose import matrix_to_rotation_6d
+    >>> matrix_to_rotation_6d(np.eye(3))
+    array([1., 0., 0., 0., 1., 0.])
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.shape[-2:] != (3, 3):
+        raise ValueError(
+            f"matrix must have two last axes of size 3, got shape {matrix.shape}."
+        )
+    return np.concatenate([matrix[..., :, 0], matrix[..., :, 1]], axis=-1)
+
+
+def _rotation_between(source, target):
+    """Shortest-arc rotations taking unit vectors ``source`` to ``target``.
+
+    Parameters
+    ----------
+    source, target : ndarray of shape (..., 3)
+        Unit vectors (broadcast against each other).
+
+    Returns
+    -------
+    matrix : ndarray of shape (..., 3, 3)
+        Rotations ``R`` with ``R @ source == target``: the rotation about
+        ``source x target`` by the angle between them. For (nearly)
+        opposite vectors, where that axis is undefined, a half turn about an
+        axis perpendicular to ``source`` followed by the (tiny) shortest
+        rotation to ``target``.
+    """
+    source, target = np.broadcast_arrays(source, target)
+    opposite = 1.0 + np.sum(source * target, axis=-1) < _OPPOSITE_TOLERANCE
+    start = np.where(opposite[..., None], -source, source)
+    matrix = _shortest_arc(start, target)
+    if opposite.any():
+        half_turn = _half_turn(_perpendicular(source[opposite]))
+        matrix[opposite] = matrix[opposite] @ half_turn
+    return matrix
+
+
+def _shortest_arc(source, target):
+    """Rotation about ``source x target`` through a unit quaternion.
+
+    Well conditioned unless ``source`` and ``target`` are nearly opposite:
+    the quaternion (1 + cos, sin * axis) is normalised by a number of the
+    order of sqrt(1 + cos).
+    """
+    quaternion = np.concatenate(
+        [
+            1.0 + np.sum(source * target, axis=-1, keepdims=True),
+            np.cross(source, target),
+        ],
+        axis=-1,
+    )
+    quaternion /= np.linalg.norm(quaternion, axis=-1, keepdims=True)
+    w = quaternion[..., 0, None, None]
+    axis = quaternion[..., 1:]
+    return (
+        (w**2 - np.sum(axis**2, axis=-1)[..., None, None]) * np.eye(3)
+        + 2.0 * axis[..., :, None] * axis[..., None, :]
+        + 2.0 * w * _cross_matrix(axis)
+    )
+
+
+def _cross_matrix(vectors):
+    """Matrices ``K`` with ``K @ u == vectors x u``, shape (..., 3, 3)."""
+    x, y, z = np.moveaxis(vectors, -1, 0)
+    zero = np.zeros_like(x)
+    return np.stack(
+        [
+            np.stack([zero, -z, y], axis=-1),
+            np.stack([z, zero, -x], axis=-1),
+            np.stack([-y, x, zero], axis=-1),
+        ],
+        axis=-2,
+    )
+
+
+def _perpendicular(vectors):
+    """Unit vectors perpendicular to unit ``vectors`` of shape (n, 3)."""
+    least_aligned = np.eye(3)[np.argmin(np.abs(vectors), axis=-1)]
+    return _normalize(np.cross(vectors, least_aligned))
+
+
+def _half_turn(axes):
+    """Rotations by pi about unit ``axes`` of shape (n, 3): 2 a a^T - I."""
+    return 2.0 * axes[..., :, None] * axes[..., None, :] - np.eye(3)
+
+
+def _normalize(vectors):
+    """Divide vectors by their norm along the last axis (NaN for zero)."""
+    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return vectors / norm
