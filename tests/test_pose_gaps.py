@@ -65,3 +65,12 @@ def test_max_gap_zero_and_any_trailing_shape():
 def test_max_gap_errors(max_gap):
     with pytest.raises(ValueError, match="max_gap"):
         interpolate_gaps(np.zeros((3, 2)), max_gap=max_gap)
+
+
+def test_non_contiguous_input_is_filled():
+    """Loaders often return transposed views; gaps must still be filled."""
+    track = np.arange(12.0).reshape(3, 4).T.copy()  # (4 frames, 3 coordinates)
+    track[1] = np.nan
+    view = np.ascontiguousarray(track.T).T  # same values, Fortran-ordered
+    assert not view.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(interpolate_gaps(view, max_gap=1), np.arange(12.0).reshape(3, 4).T)

@@ -39,7 +39,7 @@ def interpolate_gaps(poses, max_gap=10, groups=None):
     >>> interpolate_gaps(track, max_gap=2)
     array([ 0.,  1.,  2.,  3., nan])
     """
-    poses = np.array(poses, dtype=np.float64)
+    poses = np.array(poses, dtype=np.float64, order="C")
     if poses.ndim < 1:
         raise ValueError("poses must have a frame axis.")
     if not isinstance(max_gap, Integral) or isinstance(max_gap, bool) or max_gap < 0:

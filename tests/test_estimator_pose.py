@@ -1,0 +1,158 @@
+"""ScrubbedCVAE in pose mode: synthetic mouse, real 3D clips, gaps, alignment."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import require
+from scipy.io import loadmat
+
+from sklearn_scrubvae import ScrubbedCVAE
+from sklearn_scrubvae.datasets import make_mouse_behavior
+from sklearn_scrubvae.io import load_poses
+from sklearn_scrubvae.nn.representations import SkeletonRepresentation
+from sklearn_scrubvae.pose import MOUSE18, Skeleton, compute_heading, inverse_kinematics
+
+TINY = dict(
+    n_components=3, window=9, hidden_channels=(8, 8), kernel_size=3, max_iter=2,
+    batch_size=256, random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def mice():
+    return make_mouse_behavior(n_animals=3, n_frames=300, lesion=False, random_state=0)
+
+
+def test_fit_transform_decode_on_synthetic_mouse(mice):
+    poses, labels = mice
+    est = ScrubbedCVAE(skeleton="mouse18", scrubber="qd", nuisance=["animal"], **TINY)
+    est.fit(poses, labels, groups=labels["session"])
+    assert est.skeleton_ == MOUSE18
+    assert est.n_features_in_ == 54
+    Z = est.transform(poses, groups=labels["session"])
+    assert Z.shape == (len(poses), 3) and np.isfinite(Z).all()
+    windows = est.decode_windows(Z[:4], nuisance=labels.iloc[:4])
+    assert windows.shape == (4, 9, 18, 3) and np.isfinite(windows).all()
+    centre = est.inverse_transform(Z[:4], nuisance=labels.iloc[:4])
+    np.testing.assert_allclose(centre, windows[:, 4])
+    # decoded windows are egocentric: the centre root sits near the origin in x, y
+    assert np.abs(windows[:, 4, 0, :2]).max() < 5 * est.input_.root_scale_
+    assert np.isfinite(est.score(poses, labels, groups=labels["session"]))
+
+
+def test_flat_poses_give_flat_inverse_transform(mice):
+    poses, labels = mice
+    flat = poses.reshape(len(poses), -1)
+    est = ScrubbedCVAE(skeleton="mouse18", scrubber=None, conditional=False, **TINY).fit(flat)
+    Z = est.transform(flat)
+    assert est.inverse_transform(Z[:2]).shape == (2, 54)
+
+
+def test_pose_input_errors(mice):
+    poses, labels = mice
+    est = ScrubbedCVAE(skeleton="mouse18", **TINY)
+    with pytest.raises(ValueError, match=r"shape \(n_frames, 18, 3\)"):
+        est.fit(poses[:, :17], labels)
+    with pytest.raises(ValueError, match="X has 51 features but the skeleton has 18"):
+        est.fit(poses[:, :17].reshape(len(poses), -1), labels)
+    bad = poses.copy()
+    bad[3, 2, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        est.fit(bad, labels)
+    with pytest.raises(ValueError, match="Unknown skeleton|unknown skeleton|mouse99"):
+        ScrubbedCVAE(skeleton="mouse99", **TINY).fit(poses, labels)
+
+
+def test_egocentric_alignment_of_windows():
+    """After alignment the centre frame's root is at the origin (x, y) and faces +x."""
+    rng = np.random.default_rng(0)
+    poses, _ = make_mouse_behavior(n_animals=1, n_frames=200, lesion=False, random_state=1)
+    rot6d, root, bones = inverse_kinematics(poses[:45], MOUSE18)
+    frames = {
+        "rot6d": torch.as_tensor(rot6d.reshape(5, 9, 18, 6)),
+        "root": torch.as_tensor(root.reshape(5, 9, 3) + rng.normal(size=(5, 1, 3)) * 100),
+    }
+    for mode in ("midfwd", "x360"):
+        rep = SkeletonRepresentation(MOUSE18, mode, root_scale=1.0, length_scale=1.0)
+        aligned_rot6d, aligned_root = rep.aligned(frames)
+        np.testing.assert_allclose(aligned_root[:, 4, :2], 0.0, atol=1e-9)
+        np.testing.assert_allclose(aligned_root[:, 4, 2], frames["root"][:, 4, 2])
+        facing = aligned_rot6d[:, 4, MOUSE18.root, :3]  # body x axis of the centre frame
+        if mode == "midfwd":
+            np.testing.assert_allclose(facing[:, 1], 0.0, atol=1e-9)
+            assert (facing[:, 0] > 0).all()
+        else:
+            np.testing.assert_allclose(facing, frames["rot6d"][:, 4, MOUSE18.root, :3])
+        # local rotations of the other joints are untouched
+        others = [k for k in range(18) if k != MOUSE18.root]
+        np.testing.assert_allclose(aligned_rot6d[:, :, others], frames["rot6d"][:, :, others])
+
+
+def test_real_rat_clip_with_its_own_skeleton():
+    config = loadmat(require("stac_mjx_rodent3d", "rat23.mat"), simplify_cells=True)
+    names = list(config["joint_names"])
+    skeleton = Skeleton.from_edges(names, config["joints_idx"] - 1, root="SpineM", front="SpineF")
+    poses, _, _, _ = load_poses(
+        require("stac_mjx_rodent3d", "test_rodent_mocap_1000_frames.mat"), keypoint_names=names
+    )
+    est = ScrubbedCVAE(skeleton=skeleton, scrubber=None, conditional=False, **TINY).fit(poses)
+    Z = est.transform(poses)
+    assert Z.shape == (1000, 3) and np.isfinite(Z).all()
+    assert est.decode_windows(Z[:3]).shape == (3, 9, 23, 3)
+    assert np.isfinite(est.loss_curve_).all()
+
+
+def test_gaps_in_real_mocap_are_filled_or_dropped():
+    """OIST treadmill mocap: 21-26% of markers missing. Short gaps are filled,
+    windows touching long gaps leave training and get NaN embeddings."""
+    path = require("oist_mouse_mocap3d", "MOS1aD_S2_M5_MC2_T2_TRM_5MMIN_E.mat")
+    poses, names, fps, _ = load_poses(path)
+    edges = [
+        ("left_back", "right_back"), ("left_back", "miniscope"),
+        ("left_back", "left_coord"), ("right_back", "right_coord"),
+        ("left_coord", "left_hip"), ("right_coord", "right_hip"),
+        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ]  # fmt: skip
+    skeleton = Skeleton.from_edges(names, edges, root="left_back", front="miniscope")
+    poses = poses[:3000:3]  # 300 Hz -> 100 Hz, 1000 frames
+    est = ScrubbedCVAE(skeleton=skeleton, scrubber=None, conditional=False, max_gap=5, **TINY)
+    est.fit(poses)
+    assert np.isfinite(est.loss_curve_).all()  # no NaN reached the optimiser
+    assert est.n_windows_dropped_ > 0
+    assert est.n_windows_ + est.n_windows_dropped_ == len(poses) - 8
+    Z = est.transform(poses)
+    nan_rows = np.isnan(Z).any(axis=1)
+    assert nan_rows.any() and (~nan_rows).any()
+    assert np.isnan(Z[nan_rows]).all()  # NaN rows are whole rows, never garbage
+    # a frame whose own keypoints are missing beyond max_gap is never embedded
+    filled = est.input_.frames(poses)[1]
+    assert nan_rows[~filled].all()
+
+
+@pytest.mark.slow
+def test_identity_scrubbing_in_pose_mode():
+    """QD brings a held-out QDA probe of identity near chance; a plain VAE's stays high."""
+    from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+
+    poses, labels = make_mouse_behavior(n_animals=4, n_frames=1500, lesion=False, random_state=0)
+    session = labels["session"].to_numpy()
+    first = (np.arange(len(poses)) % 1500) < 1000
+    settings = dict(
+        skeleton="mouse18", n_components=8, window=15, hidden_channels=(32, 64),
+        kernel_size=3, batch_size=256, learning_rate=2e-3, max_iter=15, random_state=0,
+    )
+
+    def probe(**params):
+        est = ScrubbedCVAE(**settings, **params)
+        est.fit(poses[first], labels[first], groups=session[first])
+        Z = est.transform(poses, groups=session)
+        rows_fit, rows_test = np.flatnonzero(first)[::5], np.flatnonzero(~first)[::5]
+        animal = labels["animal"].to_numpy()
+        qda = QuadraticDiscriminantAnalysis(reg_param=1e-2).fit(Z[rows_fit], animal[rows_fit])
+        return qda.score(Z[rows_test], animal[rows_test])
+
+    vae = probe(scrubber=None, conditional=False)
+    qd = probe(scrubber="qd", nuisance=["animal"], lam=10.0)
+    assert vae > 0.7  # chance: 0.25
+    assert qd < 0.4
