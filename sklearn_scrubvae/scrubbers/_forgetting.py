@@ -1,0 +1,93 @@
+"""Self-tuning forgetting factors (Algorithm 3), shared by MALS and QD."""
+
+import torch
+from torch import nn
+
+from .base import check_float
+
+
+class ForgettingFactors(nn.Module):
+    """One fixed forgetting factor, or a self-tuning pair.
+
+    With ``forgetting_factor="auto"`` two copies of a scrubber's statistics
+    are kept, with factors ``f_a`` and ``f_b = f_a + gap``. Before each batch
+    is added, both copies are scored on it; both factors then move by ``step``
+    towards the copy that fitted better (nothing moves on a tie), with ``f_a``
+    clamped to ``[0, 1 - gap]`` so that the gap is kept and both stay in
+    ``[0, 1]``. The factor thus follows whichever amount of memory currently
+    predicts new batches best. Whether a factor weighs the old statistics or
+    the new batch is up to the scrubber using it.
+
+    Parameters
+    ----------
+    forgetting_factor : "auto" or float in [0, 1]
+        "auto" for the self-tuning pair, a number for one fixed factor.
+    init : float
+        Initial ``f_a`` ("auto" only), in ``[0, 1 - gap]``.
+    gap : float
+        ``f_b - f_a`` ("auto" only), in ``(0, 1]``.
+    step : float
+        Change of the factors per batch ("auto" only), >= 0.
+
+    Attributes
+    ----------
+    values : Tensor of shape (n_copies,)
+        Current factors, ``(f_a, f_b)`` or ``(f,)``.
+    """
+
+    def __init__(self, forgetting_factor, *, init, gap, step):
+        super().__init__()
+        self.auto = isinstance(forgetting_factor, str)
+        if self.auto:
+            if forgetting_factor != "auto":
+                raise ValueError(
+                    'forgetting_factor must be "auto" or a number in [0, 1], '
+                    f"got {forgetting_factor!r}."
+                )
+            self.gap = check_float(
+                gap, "forgetting_gap", low=0.0, high=1.0, low_inclusive=False
+            )
+            init = check_float(init, "forgetting_init", low=0.0, high=1.0 - self.gap)
+            self.step = check_float(step, "forgetting_step", low=0.0)
+            values = [init, init + self.gap]
+        else:
+            values = [
+                check_float(forgetting_factor, "forgetting_factor", low=0.0, high=1.0)
+            ]
+        self.register_buffer("values", torch.tensor(values))
+
+    @property
+    def n_copies(self):
+        """Number of statistics copies: 2 when self-tuning, else 1."""
+        return self.values.shape[0]
+
+    @torch.no_grad()
+    def tune(self, errors):
+        """Move the factors towards the copy with the lower error.
+
+        Parameters
+        ----------
+        errors : Tensor of shape (n_copies,)
+            Error of each copy on the incoming batch, lower is better (pass a
+            negative log-likelihood for likelihoods). Ignored for a fixed
+            factor.
+        """
+        if not self.auto:
+            return
+        direction = torch.sign(errors[0] - errors[1]).to(self.values)
+        f_a = (self.values[0] + self.step * direction).clamp(0.0, 1.0 - self.gap)
+        self.values.copy_(torch.stack([f_a, (f_a + self.gap).clamp(max=1.0)]))
+
+    def summary(self):
+        """Current factors as floats.
+
+        Returns
+        -------
+        summary : dict of str to float
+            ``forgetting_factor_a`` and ``forgetting_factor_b`` when
+            self-tuning, else ``forgetting_factor``.
+        """
+        values = self.values.tolist()
+        if self.auto:
+            return {"forgetting_factor_a": values[0], "forgetting_factor_b": values[1]}
+        return {"forgetting_factor": values[0]}

@@ -1,0 +1,190 @@
+"""Moving-average least squares scrubber (MALS, MAQS, MACS)."""
+
+import torch
+
+from ._features import PolynomialFeatureMap
+from ._forgetting import ForgettingFactors
+from .base import BaseScrubber, check_float, check_int
+
+
+class MovingAverageLeastSquaresScrubber(BaseScrubber):
+    """Closed-form polynomial decoder of ``v`` fitted on past batches.
+
+    With features ``Phi = Phi(mu)`` of shape ``(B, P)`` (see ``poly_order``)
+    and targets ``V`` of shape ``(B, k)`` (``v`` itself, or one-hot classes),
+    :meth:`update` keeps exponentially weighted sums
+
+    ``S_zz <- f * S_zz + Phi^T Phi`` and ``S_zv <- f * S_zv + Phi^T V``
+
+    where ``f`` weighs the *old* statistics, and solves
+    ``W = (S_zz + ridge * I)^-1 S_zv`` (sums and Cholesky solve in float64;
+    the ridge also covers the intercept column). After ``T`` batches, ``W`` is the ridge
+    regression of ``V`` on ``Phi`` in which batch ``t`` has weight
+    ``f ** (T - 1 - t)``.
+
+    :meth:`penalty` returns the *negative* mean squared error
+    ``-mean((Phi(mu) W - V) ** 2)`` on the current batch, with ``W`` from
+    earlier batches only (it is a buffer): the encoder, minimising the penalty,
+    maximises the error of the best polynomial decoder. Before the first
+    update it is 0 with zero gradient.
+
+    With ``forgetting_factor="auto"`` two copies of the statistics are kept
+    (Algorithm 3, see :class:`ForgettingFactors`), each scored by its squared
+    error on the incoming batch, and the penalty averages the two copies.
+
+    Parameters
+    ----------
+    n_components : int
+        Dimension ``D`` of the latent code.
+    n_outputs : int
+        Number of classes (categorical) or of columns (continuous) of ``v``.
+    categorical : bool
+        Whether ``v`` holds class indices of shape ``(B,)`` (decoded as
+        one-hot targets).
+    generator : torch.Generator, default=None
+        Unused (no randomness); accepted for a uniform interface.
+    poly_order : {1, 2, 3}, default=1
+        Highest degree of the features: 1 is MALS (linear), 2 MAQS
+        (quadratic), 3 MACS (cubic).
+    monomials : {"pairwise", "all", "powers"}, default="pairwise"
+        Which monomials of degree >= 2 enter the features: "all" of them,
+        "pairwise" (every product ``z_i z_j`` plus the powers ``z_i ** 3``;
+        equal to "all" up to order 2) or only the "powers" ``z_i ** d``.
+    fit_intercept : bool, default=True
+        Whether the decoder has an intercept.
+    ridge : float, default=1e-3
+        Positive ridge added to the diagonal of ``S_zz``.
+    forgetting_factor : "auto" or float in [0, 1], default="auto"
+        Weight of the old statistics; "auto" self-tunes it.
+    forgetting_init : float, default=0.9
+        Initial ``f_a`` when self-tuning.
+    forgetting_gap : float, default=0.1
+        ``f_b - f_a`` when self-tuning.
+    forgetting_step : float, default=1e-4
+        Change of the factors per batch when self-tuning.
+
+    Attributes
+    ----------
+    coef : Tensor of shape (n_copies, P, k)
+        Current decoder ``W`` of each copy.
+
+    References
+    ----------
+    Wu et al., "Disentangling 3D Animal Pose Dynamics with Scrubbed Conditional
+    Latent Variables", ICLR 2025 (Algorithms 1 and 3).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_scrubvae.scrubbers import MovingAverageLeastSquaresScrubber
+    >>> scrubber = MovingAverageLeastSquaresScrubber(3, 1, categorical=False)
+    >>> mu = torch.randn(64, 3)
+    >>> v = mu[:, :1].clone()
+    >>> scrubber.update(mu, v)
+    >>> bool(scrubber.penalty(mu, v) > -1e-3)  # v is linearly decodable
+    True
+    """
+
+    def __init__(
+        self,
+        n_components,
+        n_outputs,
+        *,
+        categorical,
+        generator=None,
+        poly_order=1,
+        monomials="pairwise",
+        fit_intercept=True,
+        ridge=1e-3,
+        forgetting_factor="auto",
+        forgetting_init=0.9,
+        forgetting_gap=0.1,
+        forgetting_step=1e-4,
+    ):
+        super().__init__(
+            n_components, n_outputs, categorical=categorical, generator=generator
+        )
+        poly_order = check_int(poly_order, "poly_order", minimum=1)
+        if poly_order > 3:
+            raise ValueError(f"poly_order must be 1, 2 or 3, got {poly_order}.")
+        self.ridge = check_float(ridge, "ridge", low=0.0, low_inclusive=False)
+        self.features = PolynomialFeatureMap(
+            self.n_components, poly_order, monomials, fit_intercept
+        )
+        self.forgetting = ForgettingFactors(
+            forgetting_factor,
+            init=forgetting_init,
+            gap=forgetting_gap,
+            step=forgetting_step,
+        )
+        shape = (self.forgetting.n_copies, self.features.n_features)
+        # float64 sums keep S_zz positive semi-definite to well below the
+        # ridge, even with thousands of polynomial features.
+        self.register_buffer(
+            "sum_zz", torch.zeros(*shape, shape[1], dtype=torch.float64)
+        )
+        self.register_buffer(
+            "sum_zv", torch.zeros(*shape, self.n_outputs, dtype=torch.float64)
+        )
+        self.register_buffer("coef", torch.zeros(*shape, self.n_outputs))
+        self.register_buffer("n_batches", torch.zeros((), dtype=torch.long))
+
+    def _squared_errors(self, features, targets):
+        """Squared errors of every copy's decoder, shape (n_copies, B, k)."""
+        predictions = torch.einsum("bp,cpk->cbk", features, self.coef.to(features))
+        return (predictions - targets) ** 2
+
+    def penalty(self, mu, v):
+        """Negative mean squared error of the decoders on the batch.
+
+        Parameters
+        ----------
+        mu : Tensor of shape (B, D)
+        v : Tensor of shape (B,) or (B, k)
+
+        Returns
+        -------
+        penalty : Tensor of shape ()
+            ``-mean((Phi(mu) W - V) ** 2)``, averaged over copies; 0 before
+            the first update.
+        """
+        mu, v = self._check_inputs(mu, v)
+        errors = self._squared_errors(self.features(mu), self._targets(v, mu.dtype))
+        return -errors.mean() * (self.n_batches > 0).to(mu.dtype)
+
+    @torch.no_grad()
+    def update(self, mu, v):
+        """Tune the factors on the batch, add it to the sums, re-solve ``W``.
+
+        Parameters
+        ----------
+        mu : Tensor of shape (B, D)
+        v : Tensor of shape (B,) or (B, k)
+        """
+        mu, v = self._check_inputs(mu, v)
+        features = self.features(mu.detach())
+        targets = self._targets(v, mu.dtype)
+        self.forgetting.tune(self._squared_errors(features, targets).mean(dim=(1, 2)))
+        factors = self.forgetting.values.to(self.sum_zz)[:, None, None]
+        features, targets = features.to(self.sum_zz), targets.to(self.sum_zz)
+        self.sum_zz.mul_(factors).add_(features.T @ features)
+        self.sum_zv.mul_(factors).add_(features.T @ targets)
+        self.coef.copy_(self._solve())
+        self.n_batches += 1
+
+    def _solve(self):
+        """Ridge solution ``(S_zz + ridge I)^-1 S_zv`` of every copy."""
+        eye = torch.eye(
+            self.sum_zz.shape[-1], dtype=self.sum_zz.dtype, device=self.sum_zz.device
+        )
+        cholesky = torch.linalg.cholesky(self.sum_zz + self.ridge * eye)
+        return torch.cholesky_solve(self.sum_zv, cholesky)
+
+    def summary(self):
+        """Current forgetting factors.
+
+        Returns
+        -------
+        summary : dict of str to float
+        """
+        return self.forgetting.summary()
