@@ -27,7 +27,7 @@ setup(
         "skorch>=1.0",
     ],
     extras_require={
-        "tests": ["pytest>=7", "h5py>=3.8"],
+        "tests": ["pytest>=7", "h5py>=3.8", "matplotlib>=3.7"],
         "plot": ["matplotlib>=3.7"],
         "io": ["h5py>=3.8", "movement>=0.0.20"],
     },

@@ -138,7 +138,8 @@ class SkeletonInput:
         -------
         frames : dict
             ``"rot6d"`` (n_frames, n_keypoints, 6), ``"root"``
-            (n_frames, 3) and ``"bone_lengths"`` (n_frames, n_keypoints),
+            (n_frames, 3), ``"bone_lengths"`` (n_frames, n_keypoints) and
+            ``"keypoints"`` (n_frames, n_keypoints, 3, relative to the root),
             float32, zero on unusable frames.
         valid : ndarray of bool, shape (n_frames,)
             Frames usable in a window.
@@ -148,7 +149,12 @@ class SkeletonInput:
         if self.max_displacement is not None:
             valid &= ~compute_tracking_errors(poses, self.max_displacement, groups=groups)
         rot6d, root, bone_lengths = inverse_kinematics(poses, self.skeleton)
-        frames = {"rot6d": rot6d, "root": root, "bone_lengths": bone_lengths}
+        frames = {
+            "rot6d": rot6d,
+            "root": root,
+            "bone_lengths": bone_lengths,
+            "keypoints": poses - root[:, None],
+        }
         return {
             name: np.where(_broadcast(valid, value), value, 0.0).astype(np.float32)
             for name, value in frames.items()

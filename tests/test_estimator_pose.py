@@ -9,7 +9,8 @@ from scipy.io import loadmat
 from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae.datasets import make_mouse_behavior
 from sklearn_scrubvae.io import load_poses
-from sklearn_scrubvae.nn.representations import SkeletonRepresentation
+from sklearn_scrubvae.nn import SkeletonRepresentation
+from sklearn_scrubvae.nn import forward_kinematics as torch_forward_kinematics
 from sklearn_scrubvae.pose import MOUSE18, Skeleton, compute_heading, inverse_kinematics
 
 TINY = dict(
@@ -64,28 +65,39 @@ def test_pose_input_errors(mice):
 
 
 def test_egocentric_alignment_of_windows():
-    """After alignment the centre frame's root is at the origin (x, y) and faces +x."""
+    """After alignment the centre frame's root is at the origin (x, y) and faces +x;
+    the aligned keypoints are the forward kinematics of the aligned rotations."""
     rng = np.random.default_rng(0)
     poses, _ = make_mouse_behavior(n_animals=1, n_frames=200, lesion=False, random_state=1)
-    rot6d, root, bones = inverse_kinematics(poses[:45], MOUSE18)
+    poses = poses[:45] + rng.normal(size=(1, 1, 3)) * 100
+    rot6d, root, bones = inverse_kinematics(poses, MOUSE18)
     frames = {
         "rot6d": torch.as_tensor(rot6d.reshape(5, 9, 18, 6)),
-        "root": torch.as_tensor(root.reshape(5, 9, 3) + rng.normal(size=(5, 1, 3)) * 100),
+        "root": torch.as_tensor(root.reshape(5, 9, 3)),
+        "keypoints": torch.as_tensor((poses - root[:, None]).reshape(5, 9, 18, 3)),
     }
     for mode in ("midfwd", "x360"):
         rep = SkeletonRepresentation(MOUSE18, mode, root_scale=1.0, length_scale=1.0)
-        aligned_rot6d, aligned_root = rep.aligned(frames)
+        aligned_rot6d, aligned_root, keypoints = rep.aligned(frames)
         np.testing.assert_allclose(aligned_root[:, 4, :2], 0.0, atol=1e-9)
         np.testing.assert_allclose(aligned_root[:, 4, 2], frames["root"][:, 4, 2])
         facing = aligned_rot6d[:, 4, MOUSE18.root, :3]  # body x axis of the centre frame
+        front = keypoints[:, 4, MOUSE18.front]
         if mode == "midfwd":
             np.testing.assert_allclose(facing[:, 1], 0.0, atol=1e-9)
             assert (facing[:, 0] > 0).all()
+            np.testing.assert_allclose(front[:, 1], 0.0, atol=1e-9)
+            assert (front[:, 0] > 0).all()
         else:
             np.testing.assert_allclose(facing, frames["rot6d"][:, 4, MOUSE18.root, :3])
         # local rotations of the other joints are untouched
         others = [k for k in range(18) if k != MOUSE18.root]
         np.testing.assert_allclose(aligned_rot6d[:, :, others], frames["rot6d"][:, :, others])
+        posed = torch_forward_kinematics(
+            aligned_rot6d, torch.zeros(5, 9, 3, dtype=torch.float64),
+            torch.as_tensor(bones.reshape(5, 9, 18)), MOUSE18,
+        )
+        np.testing.assert_allclose(posed, keypoints, atol=1e-9)
 
 
 def test_real_rat_clip_with_its_own_skeleton():

@@ -6,6 +6,7 @@ device of their inputs, accept any leading batch axes and let gradients
 flow, so a decoder's rotations can be scored by keypoint position errors.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -58,7 +59,8 @@ def forward_kinematics(rot6d, root, bone_lengths, skeleton="mouse18"):
 
     Global rotations compose down the tree, ``R_j = R_parent @ local_j``,
     and each keypoint sits at ``x_parent + R_j @ offset_j * length_j``. The
-    loop runs over tree depth only.
+    loop runs over tree depth only: each level of the tree is one batched
+    step.
 
     Parameters
     ----------
@@ -100,25 +102,33 @@ def forward_kinematics(rot6d, root, bone_lengths, skeleton="mouse18"):
             f"bone_lengths must have shape (..., {n_keypoints}), got "
             f"{tuple(bone_lengths.shape)}."
         )
-    dtype, device = rot6d.dtype, rot6d.device
+    dtype = rot6d.dtype
+    offsets = torch.tensor(skeleton.offsets.tolist(), dtype=dtype, device=rot6d.device)
+    # Work in tree order (level by level) so that every level is a contiguous
+    # slice; parents always sit in an earlier slice.
+    order = np.concatenate(skeleton.levels)
+    position = np.empty(n_keypoints, dtype=np.int64)
+    position[order] = np.arange(n_keypoints)
     batch_shape = torch.broadcast_shapes(
         rot6d.shape[:-2], root.shape[:-1], bone_lengths.shape[:-1]
     )
-    local_rot = rotation_6d_to_matrix(rot6d).expand(*batch_shape, n_keypoints, 3, 3)
-    bone_lengths = bone_lengths.to(dtype).expand(*batch_shape, n_keypoints)
-    offsets = torch.tensor(skeleton.offsets.tolist(), dtype=dtype, device=device)
-    parents = torch.tensor(skeleton.parents, device=device)
-    keypoint_axis = len(batch_shape)
-    global_rot = local_rot
-    poses = root.to(dtype)[..., None, :].expand(*batch_shape, n_keypoints, 3)
+    local_rot = rotation_6d_to_matrix(rot6d[..., order, :]).expand(*batch_shape, n_keypoints, 3, 3)
+    lengths = bone_lengths.to(dtype)[..., order, None]
+    offsets = offsets[order]
+    parents = position[np.asarray(skeleton.parents)[order]]
+    global_rot = local_rot.clone()
+    poses = root.to(dtype)[..., None, :].expand(*batch_shape, n_keypoints, 3).clone()
+    stop = len(skeleton.levels[0])
     for level in skeleton.levels[1:]:
-        level = torch.tensor(level.tolist(), device=device)
-        level_parents = parents[level]
-        level_rot = global_rot[..., level_parents, :, :] @ local_rot[..., level, :, :]
-        bones = (level_rot @ offsets[level][:, :, None])[..., 0]
-        level_pos = (
-            poses[..., level_parents, :] + bones * bone_lengths[..., level, None]
-        )
-        global_rot = global_rot.index_copy(keypoint_axis, level, level_rot)
-        poses = poses.index_copy(keypoint_axis, level, level_pos)
-    return poses
+        start, stop = stop, stop + len(level)
+        up = parents[start:stop]
+        rotation = _matmul3(global_rot[..., up, :, :], local_rot[..., start:stop, :, :])
+        bones = (rotation * offsets[start:stop, None, :]).sum(dim=-1)
+        global_rot[..., start:stop, :, :] = rotation
+        poses[..., start:stop, :] = poses[..., up, :] + bones * lengths[..., start:stop, :]
+    return poses[..., position, :]
+
+
+def _matmul3(a, b):
+    """Product of stacks of 3x3 matrices, by broadcasting (fast for tiny matrices)."""
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-2)

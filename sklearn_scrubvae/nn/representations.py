@@ -80,41 +80,43 @@ class SkeletonRepresentation(nn.Module):
         self.register_buffer("length_scale", torch.tensor(float(length_scale)))
 
     def aligned(self, frames):
-        """Rotations and root trajectory of windows after egocentric alignment.
+        """Windows after egocentric alignment.
 
         Parameters
         ----------
         frames : dict
-            ``"rot6d"`` (B, T, K, 6), ``"root"`` (B, T, 3) in world units.
+            ``"rot6d"`` (B, T, K, 6), ``"root"`` (B, T, 3) and
+            ``"keypoints"`` (B, T, K, 3, positions relative to the root),
+            in world units.
 
         Returns
         -------
         rot6d : Tensor of shape (B, T, K, 6)
         root : Tensor of shape (B, T, 3), divided by ``root_scale``
+        keypoints : Tensor of shape (B, T, K, 3), divided by ``length_scale``
         """
-        rot6d, root = frames["rot6d"], frames["root"]
+        rot6d, root, keypoints = frames["rot6d"], frames["root"], frames["keypoints"]
         center = root.shape[1] // 2
         shift = root[:, center].clone()
         shift[:, 2] = 0.0
         root = root - shift[:, None]
-        if self.alignment == "x360":
-            return rot6d, root / self.root_scale
-        r = self.skeleton.root
-        facing = rot6d[:, center, r, :2]
-        yaw = torch.atan2(facing[:, 1], facing[:, 0])
-        turn = _rotation_about_z(-yaw)[:, None]  # (B, 1, 3, 3)
-        root_rotation = rot6d[:, :, r].reshape(*rot6d.shape[:2], 2, 3)
-        root_rotation = (turn[:, :, None] @ root_rotation[..., None]).squeeze(-1)
-        rot6d = torch.cat(
-            [rot6d[:, :, :r], root_rotation.reshape(*rot6d.shape[:2], 1, 6), rot6d[:, :, r + 1 :]],
-            dim=2,
-        )
-        root = (turn @ root[..., None]).squeeze(-1)
-        return rot6d, root / self.root_scale
+        if self.alignment == "midfwd":
+            r = self.skeleton.root
+            facing = rot6d[:, center, r, :2]
+            turn = _rotation_about_z(-torch.atan2(facing[:, 1], facing[:, 0]))
+            turn = turn[:, None, None]  # (B, 1, 1, 3, 3)
+            root_rotation = rot6d[:, :, r].unflatten(-1, (2, 3))  # its two columns
+            root_rotation = (turn @ root_rotation[..., None]).flatten(2)
+            rot6d = torch.cat(
+                [rot6d[:, :, :r], root_rotation[:, :, None], rot6d[:, :, r + 1 :]], dim=2
+            )
+            root = (turn[:, :, 0] @ root[..., None]).squeeze(-1)
+            keypoints = (turn @ keypoints[..., None]).squeeze(-1)
+        return rot6d, root / self.root_scale, keypoints / self.length_scale
 
     def inputs(self, frames):
         """Encoder input (B, T, 6 K + 3) of gathered windows."""
-        rot6d, root = self.aligned(frames)
+        rot6d, root, _ = self.aligned(frames)
         return torch.cat([rot6d.flatten(2), root], dim=2)
 
     def split(self, decoded):
@@ -124,11 +126,10 @@ class SkeletonRepresentation(nn.Module):
 
     def reconstruction_error(self, decoded, frames):
         """Negative log-likelihood of keypoints and root trajectory, shape (B,)."""
-        rot6d, root = self.aligned(frames)
+        _, root, keypoints = self.aligned(frames)
         rot6d_hat, root_hat = self.split(decoded)
         bones = frames["bone_lengths"] / self.length_scale
         origin = root.new_zeros(root.shape)
-        keypoints = forward_kinematics(rot6d, origin, bones, self.skeleton)
         keypoints_hat = forward_kinematics(rot6d_hat, origin, bones, self.skeleton)
         return gaussian_nll(keypoints_hat, keypoints) + gaussian_nll(root_hat, root)
 

@@ -1,0 +1,199 @@
+"""A model-selection scorer that trades reconstruction against scrubbing."""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._nuisance import check_nuisance_frame
+from .decodability import PROBES, decodability_score
+
+
+class ScrubbingScorer:
+    """Scorer ``scorer(estimator, X, y)`` built by :func:`make_scrubbing_scorer`.
+
+    See :func:`make_scrubbing_scorer` for the parameters and the score.
+    """
+
+    def __init__(self, nuisance_columns, probe, weight, max_decodability, cv, step, random_state):
+        self.nuisance_columns = nuisance_columns
+        self.probe = probe
+        self.weight = weight
+        self.max_decodability = max_decodability
+        self.cv = cv
+        self.step = step
+        self.random_state = random_state
+
+    def __repr__(self):
+        return (
+            f"make_scrubbing_scorer(nuisance_columns={self.nuisance_columns!r}, "
+            f"probe={self.probe!r}, weight={self.weight!r}, "
+            f"max_decodability={self.max_decodability!r}, cv={self.cv!r}, "
+            f"step={self.step!r}, random_state={self.random_state!r})"
+        )
+
+    def _targets(self, frame):
+        if self.nuisance_columns is None:
+            return [[column] for column in frame.columns]
+        targets = [c if isinstance(c, list) else [c] for c in self.nuisance_columns]
+        missing = [c for target in targets for c in target if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"nuisance_columns {missing} not in the nuisance table {list(frame.columns)}."
+            )
+        return targets
+
+    def excess_decodability(self, estimator, X, nuisance, groups=None):
+        """Above-chance decodability of each nuisance target from the embedding.
+
+        Parameters
+        ----------
+        estimator : fitted transformer
+        X : array-like of shape (n_frames, ...)
+        nuisance : DataFrame or array-like with n_frames rows
+        groups : array-like of shape (n_frames,), default=None
+            Recording id per frame, for ``transform`` and the probe's folds.
+
+        Returns
+        -------
+        excess : ndarray of shape (n_targets,)
+            :attr:`DecodabilityResult.excess` per target, in [0, 1].
+        """
+        frame = check_nuisance_frame(nuisance, len(X))
+        Z = estimator.transform(X) if groups is None else estimator.transform(X, groups=groups)
+        return np.array(
+            [
+                decodability_score(
+                    Z,
+                    frame[target],
+                    probe=self.probe,
+                    cv=self.cv,
+                    groups=groups,
+                    step=self.step,
+                    random_state=self.random_state,
+                ).excess
+                for target in self._targets(frame)
+            ]
+        )
+
+    def __call__(self, estimator, X, y=None, *, nuisance=None, groups=None):
+        """Score a fitted estimator on held-out frames; higher is better.
+
+        Parameters
+        ----------
+        estimator : fitted ScrubbedCVAE
+            Needs ``transform``, ``score(X, nuisance=...)``, ``window`` and
+            ``n_features_in_``.
+        X : array-like of shape (n_frames, ...)
+            Held-out frames.
+        y : DataFrame or array-like with n_frames rows, default=None
+            The nuisance table of those frames.
+        nuisance : DataFrame or array-like with n_frames rows, default=None
+            Same as ``y``; wins when both are given.
+        groups : array-like of shape (n_frames,), default=None
+            Recording id per frame.
+
+        Returns
+        -------
+        score : float
+            ``-inf`` when ``max_decodability`` is exceeded.
+        """
+        table = nuisance if nuisance is not None else y
+        if table is None:
+            raise ValueError("The scrubbing scorer needs the nuisance table as y or nuisance=.")
+        excess = self.excess_decodability(estimator, X, table, groups=groups)
+        if self.max_decodability is not None and excess.max() > self.max_decodability:
+            return -np.inf
+        if groups is None:
+            elbo = estimator.score(X, nuisance=table)
+        else:
+            elbo = estimator.score(X, nuisance=table, groups=groups)
+        elbo_per_value = elbo / (estimator.window * estimator.n_features_in_)
+        return float(elbo_per_value - self.weight * excess.mean())
+
+
+def make_scrubbing_scorer(
+    nuisance_columns=None,
+    *,
+    probe="auto",
+    weight=1.0,
+    max_decodability=None,
+    cv=5,
+    step=51,
+    random_state=None,
+):
+    """Scorer for hyperparameter searches over scrubbing strength.
+
+    The estimator's own ``score`` (mean ELBO per window) favours the
+    weakest scrubbing, since scrubbing costs reconstruction. This scorer
+    adds the decodability of the nuisance from the held-out embedding::
+
+        score = ELBO / (window * n_features_in_) - weight * mean_t excess_t
+
+    The ELBO is divided by the number of values in a window so that its
+    scale does not depend on the window or the number of features (it is
+    the ELBO per modelled value, in nats). ``excess_t`` is the above-chance
+    decodability of nuisance target ``t`` from the embedding
+    (:attr:`DecodabilityResult.excess`): ``max(R^2, 0)`` for continuous
+    targets, ``max((accuracy - chance) / (1 - chance), 0)`` for labels, so
+    it lies in [0, 1]; ``weight`` is the ELBO per value one would give up
+    to remove all decodable information.
+
+    With ``max_decodability`` the scorer also acts as a constraint: a model
+    with any ``excess_t`` above it scores ``-inf``, so it ranks below every
+    model that meets the bound (``GridSearchCV`` then warns about
+    non-finite scores). ``weight=0`` gives the pure constrained form: the
+    best ELBO among sufficiently scrubbed models.
+
+    Parameters
+    ----------
+    nuisance_columns : list or None, default=None
+        The targets: column names, or lists of names scored jointly (e.g.
+        ``[["heading_sin", "heading_cos"], "speed"]``). None scores every
+        column of the nuisance table separately.
+    probe : {"auto", "linear", "mlp", "logistic", "qda"} or estimator, \
+            default="auto"
+        Probe of :func:`decodability_score`; "auto" uses linear regression
+        for float columns and logistic regression for labels.
+    weight : float, default=1.0
+        Weight of the mean excess decodability, in ELBO-per-value units.
+    max_decodability : float in [0, 1] or None, default=None
+        Upper bound on every target's excess decodability.
+    cv : int or cross-validation splitter, default=5
+        Folds of the probe within the held-out frames.
+    step : int, default=51
+        Every ``step``-th held-out frame feeds the probe (non-overlapping
+        windows); lower it for small folds.
+    random_state : int, RandomState instance or None, default=None
+        Seed of MLP probes.
+
+    Returns
+    -------
+    scorer : ScrubbingScorer
+        ``scorer(estimator, X, y=None, *, nuisance=None, groups=None)``,
+        where ``y`` (or ``nuisance``, which wins) is the nuisance table of
+        the frames in ``X``; pass it as ``scoring=`` to ``GridSearchCV``.
+
+    Examples
+    --------
+    >>> from sklearn_scrubvae.metrics import make_scrubbing_scorer
+    >>> make_scrubbing_scorer(["speed"], weight=2.0, step=1)
+    make_scrubbing_scorer(nuisance_columns=['speed'], probe='auto', weight=2.0, \
+max_decodability=None, cv=5, step=1, random_state=None)
+    """
+    if nuisance_columns is not None and not isinstance(nuisance_columns, (list, tuple)):
+        raise TypeError(
+            f"nuisance_columns must be a list or None, got {type(nuisance_columns).__name__}."
+        )
+    if isinstance(probe, str) and probe not in PROBES:
+        raise ValueError(f"probe must be one of {PROBES} or an estimator, got {probe!r}.")
+    if not (isinstance(weight, Real) and weight >= 0):
+        raise ValueError(f"weight must be a non-negative number, got {weight!r}.")
+    if max_decodability is not None and not (
+        isinstance(max_decodability, Real) and 0 <= max_decodability <= 1
+    ):
+        raise ValueError(f"max_decodability must be in [0, 1] or None, got {max_decodability!r}.")
+    if not (isinstance(step, Integral) and step >= 1):
+        raise ValueError(f"step must be a positive integer, got {step!r}.")
+    return ScrubbingScorer(
+        nuisance_columns, probe, weight, max_decodability, cv, step, random_state
+    )
