@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .pose._validation import check_groups
+
 
 def compute_segments(n_frames, groups=None):
     """Recording boundaries for each frame.
@@ -22,20 +24,8 @@ def compute_segments(n_frames, groups=None):
         For each frame, the first frame of its recording and one past the
         last.
     """
-    if groups is None:
-        return np.zeros(n_frames, dtype=np.int64), np.full(n_frames, n_frames, np.int64)
-    groups = np.asarray(groups)
-    if groups.shape != (n_frames,):
-        raise ValueError(
-            f"groups must have one entry per frame: expected shape ({n_frames},), "
-            f"got {groups.shape}."
-        )
-    new_run = np.ones(n_frames, dtype=bool)
-    new_run[1:] = groups[1:] != groups[:-1]
-    run_starts = np.flatnonzero(new_run)
-    run_stops = np.append(run_starts[1:], n_frames)
-    run_id = np.cumsum(new_run) - 1
-    return run_starts[run_id].astype(np.int64), run_stops[run_id].astype(np.int64)
+    start, stop, _ = check_groups(groups, n_frames)
+    return start.astype(np.int64), stop.astype(np.int64)
 
 
 def full_window_centers(start, stop, window, stride=1, valid=None):

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from sklearn_scrubvae.pose import Skeleton
+
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -13,3 +15,17 @@ def require(*parts):
     if not path.exists():
         pytest.skip(f"real data not available: {path}")
     return path
+
+
+OIST_EDGES = [
+    ("left_back", "right_back"), ("left_back", "miniscope"),
+    ("left_back", "left_coord"), ("right_back", "right_coord"),
+    ("left_coord", "left_hip"), ("right_coord", "right_hip"),
+    ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+]  # fmt: skip
+
+
+def oist_skeleton(keypoint_names):
+    """Kinematic tree of the 11 OIST treadmill mocap markers."""
+    return Skeleton.from_edges(keypoint_names, OIST_EDGES, root="left_back", front="miniscope")

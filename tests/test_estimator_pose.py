@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import require
+from conftest import oist_skeleton, require
 from scipy.io import loadmat
 
 from sklearn_scrubvae import ScrubbedCVAE
@@ -119,14 +119,7 @@ def test_gaps_in_real_mocap_are_filled_or_dropped():
     windows touching long gaps leave training and get NaN embeddings."""
     path = require("oist_mouse_mocap3d", "MOS1aD_S2_M5_MC2_T2_TRM_5MMIN_E.mat")
     poses, names, fps, _ = load_poses(path)
-    edges = [
-        ("left_back", "right_back"), ("left_back", "miniscope"),
-        ("left_back", "left_coord"), ("right_back", "right_coord"),
-        ("left_coord", "left_hip"), ("right_coord", "right_hip"),
-        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-    ]  # fmt: skip
-    skeleton = Skeleton.from_edges(names, edges, root="left_back", front="miniscope")
+    skeleton = oist_skeleton(names)
     poses = poses[:3000:3]  # 300 Hz -> 100 Hz, 1000 frames
     est = ScrubbedCVAE(skeleton=skeleton, scrubber=None, conditional=False, max_gap=5, **TINY)
     est.fit(poses)

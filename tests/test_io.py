@@ -9,15 +9,9 @@ from scipy.io import loadmat, savemat
 
 from sklearn_scrubvae.io import load_poses
 from sklearn_scrubvae.pose import MOUSE18
+from conftest import require
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-
-def require(*parts):
-    path = DATA_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
-    return path
 
 
 def random_tracks(*shape, seed=0):

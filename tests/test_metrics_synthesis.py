@@ -164,12 +164,15 @@ def test_default_speed_measure_on_decoded_poses(pose_table):
 
     X = np.zeros((600, 3))
     est = PoseDecoder(pose_table, obey=True, skeleton=MOUSE18)
-    score = synthesis_consistency_score(est, X, pose_table, "speed_root", step=20, random_state=0)
+    score = synthesis_consistency_score(
+        est, X, pose_table, "speed_root", fps=est.fps, step=20, random_state=0
+    )
     assert score == pytest.approx(1.0)
     with pytest.raises(ValueError, match="Cannot measure"):
-        synthesis_consistency_score(est, X, pose_table.assign(size=1.0), "size", step=20)
-    est.fps = None
-    with pytest.raises(ValueError, match="no fps"):
+        synthesis_consistency_score(
+            est, X, pose_table.assign(size=1.0), "size", fps=est.fps, step=20
+        )
+    with pytest.raises(ValueError, match="needs the frame rate"):
         synthesis_consistency_score(est, X, pose_table, "speed_root", step=20)
 
 

@@ -1,5 +1,4 @@
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,15 +16,9 @@ from sklearn_scrubvae.pose import (
     rotation_6d_to_matrix,
 )
 from sklearn_scrubvae.pose.rotations import _rotation_between
+from conftest import oist_skeleton, require
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-
-def require(*parts):
-    path = DATA_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
-    return path
 
 
 def random_skeleton(n_keypoints, seed):
@@ -226,21 +219,10 @@ def test_round_trip_dannce_labels_as_mouse18():
     assert_real_round_trip(poses, MOUSE18)
 
 
-OIST_EDGES = [
-    ("left_back", "right_back"), ("left_back", "miniscope"),
-    ("left_back", "left_coord"), ("right_back", "right_coord"),
-    ("left_coord", "left_hip"), ("right_coord", "right_hip"),
-    ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-]  # fmt: skip
-
-
 def test_round_trip_oist_mocap_with_gaps():
     path = require("oist_mouse_mocap3d", "MOS1aD_S2_M5_MC2_T2_TRM_5MMIN_E.mat")
     poses, names, fps, _ = load_poses(path)
-    skeleton = Skeleton.from_edges(
-        names, OIST_EDGES, root="left_back", front="miniscope"
-    )
+    skeleton = oist_skeleton(names)
     poses = poses[::10]
     assert np.isnan(poses).any()
     assert_real_round_trip(poses, skeleton)

@@ -1,13 +1,12 @@
 import copy
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sklearn_scrubvae.pose import MOUSE18, Skeleton, get_skeleton, match_keypoints
+from conftest import require
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 DANNCE22_NAMES = [
     "EarL", "EarR", "Snout", "SpineF", "SpineM", "Tail(base)", "Tail(mid)",
@@ -176,9 +175,7 @@ def test_match_keypoints_names_missing_and_uses_aliases():
 
 
 def test_dannce_skeleton_file_maps_to_mouse18():
-    path = DATA_DIR / "dannce_demo" / "configs_mouse22_skeleton.mat"
-    if not path.exists():
-        pytest.skip("shared data not available")
+    path = require("dannce_demo", "configs_mouse22_skeleton.mat")
     from scipy.io import loadmat
 
     names = list(loadmat(path, simplify_cells=True)["joint_names"])

@@ -11,7 +11,10 @@ from .decodability import PROBES, decodability_score
 class ScrubbingScorer:
     """Scorer ``scorer(estimator, X, y)`` built by :func:`make_scrubbing_scorer`.
 
-    See :func:`make_scrubbing_scorer` for the parameters and the score.
+    Parameters
+    ----------
+    nuisance_columns, probe, weight, max_decodability, cv, step, random_state
+        As in :func:`make_scrubbing_scorer`, which also defines the score.
     """
 
     def __init__(self, nuisance_columns, probe, weight, max_decodability, cv, step, random_state):

@@ -66,7 +66,7 @@ def measure_speed(windows, skeleton, fps):
     return pd.DataFrame(speed).iloc[length // 2 :: length].reset_index(drop=True)
 
 
-def _default_measure(estimator, columns):
+def _default_measure(estimator, columns, fps):
     """Measure of ``columns`` on decoded windows from the estimator's skeleton."""
     skeleton = getattr(estimator, "skeleton_", None)
     if skeleton is None:
@@ -77,9 +77,8 @@ def _default_measure(estimator, columns):
     if set(columns) <= set(HEADING_COLUMNS):
         table = partial(measure_heading, skeleton=skeleton)
     else:
-        fps = getattr(estimator, "fps", None)
         if fps is None:
-            raise ValueError("The estimator has no fps to measure speed with; pass measure=.")
+            raise ValueError("Measuring speed needs the frame rate: pass fps= (or measure=).")
         table = partial(measure_speed, skeleton=skeleton, fps=fps)
 
     def measure(windows):
@@ -112,6 +111,7 @@ def synthesis_consistency_score(
     *,
     new_values=None,
     measure=None,
+    fps=None,
     groups=None,
     step=51,
     random_state=None,
@@ -131,7 +131,7 @@ def synthesis_consistency_score(
     estimator : fitted ScrubbedCVAE
         Anything with ``transform(X, groups=...)`` and
         ``decode_windows(Z, nuisance=...)``; the default measurements also
-        use ``skeleton_`` and ``fps``.
+        use ``skeleton_``.
     X : array-like of shape (n_frames, ...)
         Frames, as given to ``estimator.transform``.
     nuisance : DataFrame or array-like of shape (n_frames, n_columns)
@@ -150,8 +150,10 @@ def synthesis_consistency_score(
         variable measured on decoded windows ``(n, window, ...)``, in the
         units of the nuisance table and in the order of ``variable``. None
         uses, with the estimator's skeleton, :func:`measure_heading` for
-        heading columns and :func:`measure_speed` (with ``estimator.fps``)
-        otherwise, selecting the columns named in ``variable``.
+        heading columns and :func:`measure_speed` (with ``fps``) otherwise,
+        selecting the columns named in ``variable``.
+    fps : float, default=None
+        Frame rate of ``X``, needed by the default speed measurement.
     groups : array-like of shape (n_frames,), default=None
         Recording id per frame, passed to ``estimator.transform``.
     step : int, default=51
@@ -180,7 +182,7 @@ def synthesis_consistency_score(
         raise ValueError(f"variable {missing} not in the nuisance columns {list(frame.columns)}.")
     if not (isinstance(step, Integral) and step >= 1):
         raise ValueError(f"step must be a positive integer, got {step!r}.")
-    measure = _default_measure(estimator, columns) if measure is None else measure
+    measure = _default_measure(estimator, columns, fps) if measure is None else measure
 
     if groups is None:
         Z = estimator.transform(X)
