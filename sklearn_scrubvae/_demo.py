@@ -29,7 +29,7 @@ def held_out_identity_accuracy(Z, animal, train, step=5):
     return probe.score(Z[rows_test], animal[rows_test])
 
 
-def run_demo(n_animals=4, n_frames=1500, max_iter=15, random_state=0, verbose=True):
+def run_demo(n_animals=4, n_frames=1500, max_iter=20, random_state=0, verbose=True):
     """Fit a plain VAE and an identity-scrubbed SC-VAE-QD on synthetic mice.
 
     Both embed 3D poses of ``make_mouse_behavior`` in pose mode (MOUSE18),
@@ -42,7 +42,7 @@ def run_demo(n_animals=4, n_frames=1500, max_iter=15, random_state=0, verbose=Tr
     n_animals : int, default=4
     n_frames : int, default=1500
         Frames per animal (one session each).
-    max_iter : int, default=15
+    max_iter : int, default=20
         Training epochs of each model.
     random_state : int, default=0
     verbose : bool, default=True

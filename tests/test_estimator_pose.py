@@ -137,27 +137,33 @@ def test_gaps_in_real_mocap_are_filled_or_dropped():
 
 @pytest.mark.slow
 def test_identity_scrubbing_in_pose_mode():
-    """QD brings a held-out QDA probe of identity near chance; a plain VAE's stays high."""
-    from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+    """The demo: QD brings a held-out QDA probe of identity towards chance
+    (0.25) while a plain VAE's stays high."""
+    from sklearn_scrubvae._demo import run_demo
 
-    poses, labels = make_mouse_behavior(n_animals=4, n_frames=1500, lesion=False, random_state=0)
+    results = run_demo(verbose=False)
+    vae = results["VAE"]["identity_accuracy"]
+    qd = results["SC-VAE-QD"]["identity_accuracy"]
+    assert vae > 0.7
+    assert qd < 0.5
+    assert vae - qd > 0.25
+
+
+@pytest.mark.slow
+def test_motion_synthesis_follows_requested_heading():
+    """Decoding the same codes with new headings turns the generated animal."""
+    from sklearn_scrubvae.metrics import synthesis_consistency_score
+
+    poses, labels = make_mouse_behavior(n_animals=2, n_frames=3000, lesion=False, random_state=0)
     session = labels["session"].to_numpy()
-    first = (np.arange(len(poses)) % 1500) < 1000
-    settings = dict(
-        skeleton="mouse18", n_components=8, window=15, hidden_channels=(32, 64),
-        kernel_size=3, batch_size=256, learning_rate=2e-3, max_iter=15, random_state=0,
+    heading = compute_heading(poses, MOUSE18)
+    columns = ["heading_sin", "heading_cos"]
+    est = ScrubbedCVAE(
+        skeleton="mouse18", alignment="x360", scrubber="mals", nuisance=columns,
+        n_components=8, window=15, hidden_channels=(32, 64), kernel_size=3, batch_size=256,
+        learning_rate=2e-3, max_iter=20, random_state=0,
+    ).fit(poses, heading, groups=session)
+    score = synthesis_consistency_score(
+        est, poses, heading, columns, groups=session, step=10, random_state=0
     )
-
-    def probe(**params):
-        est = ScrubbedCVAE(**settings, **params)
-        est.fit(poses[first], labels[first], groups=session[first])
-        Z = est.transform(poses, groups=session)
-        rows_fit, rows_test = np.flatnonzero(first)[::5], np.flatnonzero(~first)[::5]
-        animal = labels["animal"].to_numpy()
-        qda = QuadraticDiscriminantAnalysis(reg_param=1e-2).fit(Z[rows_fit], animal[rows_fit])
-        return qda.score(Z[rows_test], animal[rows_test])
-
-    vae = probe(scrubber=None, conditional=False)
-    qd = probe(scrubber="qd", nuisance=["animal"], lam=10.0)
-    assert vae > 0.7  # chance: 0.25
-    assert qd < 0.4
+    assert score > 0.8
