@@ -380,8 +380,6 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         finally:
             del self.net_.batcher_
             self.net_.generator = None
-        self.module_ = self.net_.module_
-        self.history_ = self.net_.history
         self.loss_curve_ = list(self.history_[:, "train_loss"])
         self.n_iter_ = len(self.history_)
         return self
@@ -531,6 +529,23 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
 
         values = self._run_batches(elbo, centers)
         return float(values.mean() + self.input_.log_det_jacobian(self.window))
+
+    @property
+    def module_(self):
+        """The trained :class:`~sklearn_scrubvae.nn.ScrubbedVAE` (held by ``net_``)."""
+        return self.net_.module_
+
+    @property
+    def history_(self):
+        """Per-epoch training history (skorch ``History``, held by ``net_``)."""
+        return self.net_.history
+
+    def __setstate__(self, state):
+        # skorch maps the module to the CPU when CUDA is missing on load;
+        # follow it, so a model trained on a GPU runs on a CPU-only machine.
+        super().__setstate__(state)
+        if "net_" in state:
+            self.device_ = torch.device(self.net_.device)
 
     # -------------------------------------------------------------- helpers
 

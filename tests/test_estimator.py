@@ -283,3 +283,20 @@ def test_bad_parameters(params, match):
     X, table, _ = make_frames()
     with pytest.raises(ValueError, match=match):
         ScrubbedCVAE(**{**TINY, **params}).fit(X, table)
+
+
+def test_model_saved_from_a_gpu_device_loads_on_the_cpu():
+    """A model whose net was on CUDA unpickles onto the CPU where CUDA is missing."""
+    import torch
+    from skorch.exceptions import DeviceWarning
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    est, X, table = _fitted()
+    Z = est.transform(X)
+    est.net_.device = "cuda"  # what a GPU-trained model carries
+    est.device_ = torch.device("cuda")
+    with pytest.warns(DeviceWarning, match="cuda"):
+        restored = pickle.loads(pickle.dumps(est))
+    assert restored.device_ == torch.device("cpu")
+    np.testing.assert_allclose(restored.transform(X), Z)
