@@ -380,7 +380,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         finally:
             del self.net_.batcher_
             self.net_.generator = None
-        self.loss_curve_ = list(self.history_[:, "train_loss"])
+        self.loss_curve_ = [float(loss) for loss in self.history_[:, "train_loss"]]
         self.n_iter_ = len(self.history_)
         return self
 

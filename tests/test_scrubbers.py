@@ -732,3 +732,32 @@ def test_qd_training_removes_class_separability():
     scrubbed = _held_out_probe_score(probe, scrubber, 10.0, True, n_steps=600)
     assert plain > 0.95
     assert scrubbed < 0.65  # chance is 0.5
+
+
+def test_mals_error_is_capped_at_the_batch_variance():
+    """Moving far away from stale decoders earns the encoder nothing."""
+    generator = torch.Generator().manual_seed(0)
+    scrubber = make_scrubber("mals", 3, 1, categorical=False, forgetting_factor=0.5)
+    mu = torch.randn(64, 3, generator=generator)
+    v = mu[:, :1] * 2.0
+    scrubber.update(mu, v)
+    far = (mu + 100.0).requires_grad_(True)
+    penalty = scrubber.penalty(far, v)
+    torch.testing.assert_close(penalty, -v.var(dim=0, unbiased=False).mean())
+    penalty.backward()
+    assert torch.count_nonzero(far.grad) == 0
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_mi_estimate_is_never_negative(categorical):
+    generator = torch.Generator().manual_seed(0)
+    scrubber = make_scrubber("mi", 2, 3 if categorical else 1, categorical=categorical)
+    for _ in range(5):
+        mu = torch.randn(32, 2, generator=generator)
+        v = (
+            torch.randint(0, 3, (32,), generator=generator)
+            if categorical
+            else torch.randn(32, 1, generator=generator)
+        )
+        assert scrubber.penalty(mu * 10 + 50, v) >= 0
+        scrubber.update(mu, v)

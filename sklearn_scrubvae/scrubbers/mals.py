@@ -146,11 +146,23 @@ class MovingAverageLeastSquaresScrubber(BaseScrubber):
         -------
         penalty : Tensor of shape ()
             ``-mean((Phi(mu) W - V) ** 2)``, averaged over copies; 0 before
-            the first update.
+            the first update. Each target column's mean squared error is
+            capped at that column's variance in the batch.
+
+        Notes
+        -----
+        The batch variance is the error of the best constant prediction. A
+        decoder fitted on earlier batches can only do worse than that when
+        the encoder has moved away from it, which hides no information;
+        capping the error there leaves the encoder nothing to gain from
+        such moves (uncapped, the penalty has no lower bound).
         """
         mu, v = self._check_inputs(mu, v)
-        errors = self._squared_errors(self.features(mu), self._targets(v, mu.dtype))
-        return -errors.mean() * (self.n_batches > 0).to(mu.dtype)
+        targets = self._targets(v, mu.dtype)
+        errors = self._squared_errors(self.features(mu), targets).mean(dim=1)
+        ceiling = targets.var(dim=0, unbiased=False)
+        capped = torch.minimum(errors, ceiling)
+        return -capped.mean() * (self.n_batches > 0).to(mu.dtype)
 
     @torch.no_grad()
     def update(self, mu, v):

@@ -111,7 +111,13 @@ class KernelMutualInformationScrubber(BaseScrubber):
         Returns
         -------
         mutual_information : Tensor of shape ()
-            In nats; 0 before the first update.
+            In nats, clipped at 0 from below; 0 before the first update.
+
+        Notes
+        -----
+        Mutual information is non-negative. Estimated against the previous
+        batch, it can fall below 0 when the encoder moves away from that
+        reference; the clip stops the encoder gaining from such moves.
         """
         mu, v = self._check_inputs(mu, v)
         if self.reference_mu.shape[0] == 0:
@@ -125,7 +131,7 @@ class KernelMutualInformationScrubber(BaseScrubber):
             log_k_v = self._log_kernel(v, reference_v)
             log_p_v = torch.logsumexp(log_k_v, dim=1) - log_n
             log_p_joint = torch.logsumexp(log_k_mu + log_k_v, dim=1) - log_n
-            return (log_p_joint - log_p_mu - log_p_v).mean()
+            return (log_p_joint - log_p_mu - log_p_v).mean().clamp(min=0.0)
         match = v[:, None] == reference_v[None, :]
         usable = match.any(dim=1)
         # Rows whose class is absent match everything: finite, then discarded.
@@ -135,7 +141,7 @@ class KernelMutualInformationScrubber(BaseScrubber):
             torch.logsumexp(log_k_mu.masked_fill(~match, -math.inf), dim=1) - log_n
         )
         terms = (log_p_joint - log_p_mu - log_p_v) * usable.to(mu.dtype)
-        return terms.sum() / usable.sum().clamp(min=1)
+        return (terms.sum() / usable.sum().clamp(min=1)).clamp(min=0.0)
 
     @torch.no_grad()
     def update(self, mu, v):
