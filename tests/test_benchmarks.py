@@ -1,0 +1,126 @@
+"""The benchmark scripts run end to end and write complete results.
+
+Each script runs in ``--smoke`` mode (tiny data, one epoch) in a fresh
+interpreter that, like the test suite, turns FutureWarning and
+DeprecationWarning into errors.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("matplotlib", reason="the benchmark figures need matplotlib")
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO / "benchmarks"
+REAL_MICE = REPO.parent / "shared" / "data" / "motionmapperpy_mice"
+
+SPEED_MODELS = ["VAE", "VAE + LEACE", "beta-VAE", "C-VAE", "VAE-GR", "SC-VAE-GR", "SC-VAE-MALS",
+                "SC-VAE-MAQS", "SC-VAE-MI"]
+HEADING_MODELS = ["VAE Processed", "VAE", "VAE + LEACE", "C-VAE", "SC-VAE-GR", "SC-VAE-MALS",
+                  "SC-VAE-MAQS", "SC-VAE-MI"]
+IDENTITY_MODELS = ["VAE", "VAE + LEACE", "C-VAE", "VAE-QD", "SC-VAE-GR", "SC-VAE-ND",
+                   "SC-VAE-MALS", "SC-VAE-QD", "SC-VAE-MI"]
+REAL_MICE_MODELS = ["VAE", "VAE + LEACE", "C-VAE", "VAE-QD", "SC-VAE-MALS", "SC-VAE-QD"]
+CONDITIONAL_MODELS = ["VAE", "C-VAE", "SC-VAE-GR", "SC-VAE-MALS", "SC-VAE-MAQS", "SC-VAE-MI"]
+CLUSTERING_MODELS = ["VAE", "C-VAE", "SC-VAE-MALS", "SC-VAE-MAQS", "SC-VAE-MI"]
+LESION_MODELS = ["VAE", "C-VAE (animal)", "SC-VAE-QD (animal)", "SC-VAE-QD (condition)"]
+
+R2 = ["linear R2", "MLP R2"]
+ACCURACY = ["logistic acc", "QDA acc", "chance"]
+CLUSTER_SCORES = ["walk speed eta2", "heading circ var", "heading circ var ratio", "ARI", "NMI"]
+
+# script -> {csv file: (row labels, value columns)}
+EXPECTED = {
+    "decodability": {
+        "speed.csv": (SPEED_MODELS, R2),
+        "heading.csv": (HEADING_MODELS, R2),
+        "identity.csv": (IDENTITY_MODELS, ACCURACY),
+        **({"real_mice_identity.csv": (REAL_MICE_MODELS, ACCURACY)} if REAL_MICE.is_dir() else {}),
+    },
+    "synthesis": {
+        "synthesis.csv": (
+            CONDITIONAL_MODELS,
+            ["speed R2", "speed_root R2", "heading R2", "speed R2 kept", "heading R2 kept"],
+        ),
+    },
+    "lesion": {
+        "lesion.csv": (
+            LESION_MODELS, ["d mean", "d sd", "kNN session acc", "r(d, severity)", "p"]
+        ),
+    },
+    "clustering": {
+        "speed.csv": (CLUSTERING_MODELS, CLUSTER_SCORES),
+        "heading.csv": (CLUSTERING_MODELS, CLUSTER_SCORES),
+    },
+}
+
+
+def run_smoke(script, out, *options):
+    command = [
+        sys.executable, "-W", "error::FutureWarning", "-W", "error::DeprecationWarning",
+        str(BENCHMARKS / f"bench_{script}.py"), "--smoke", "--out", str(out), "--threads", "1",
+        *options,
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_smoke_run_writes_complete_results(script, tmp_path):
+    run_smoke(script, tmp_path)
+
+    for name, (models, columns) in EXPECTED[script].items():
+        table = pd.read_csv(tmp_path / name)
+        assert list(table.columns) == ["model", *columns], name
+        assert table["model"].tolist() == models, name
+        assert np.isfinite(table[columns].to_numpy()).all(), name
+    training = pd.read_csv(tmp_path / "training.csv")
+    assert (training["epochs"] == 1).all()
+    assert (training["device"] == "cpu").all()
+
+    markdown = (tmp_path / "results.md").read_text()
+    assert f"--smoke --out {tmp_path}" in markdown
+    for name in [*EXPECTED[script], "training.csv"]:
+        assert f"## {name[:-4].replace('_', ' ')}\n" in markdown
+    assert (tmp_path / f"{script}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["mode"] == "smoke"
+    assert config["seed"] == 0
+    assert config["settings"]["max_iter"] == 1
+    assert config["devices"] == ["cpu"]
+    assert config["wall_seconds"] > 0
+    assert {"sklearn_scrubvae", "torch", "scikit-learn"} <= set(config["versions"])
+
+
+def test_scores_lie_in_their_ranges(tmp_path):
+    """Accuracies, R^2, cluster agreement and correlations stay in their bounds."""
+    run_smoke("lesion", tmp_path, "--models", "VAE", "SC-VAE-QD", "--seed", "3")
+    lesion = pd.read_csv(tmp_path / "lesion.csv")
+    assert lesion["model"].tolist() == ["VAE", "SC-VAE-QD (animal)", "SC-VAE-QD (condition)"]
+    assert lesion["kNN session acc"].between(0, 1).all()
+    assert lesion["r(d, severity)"].between(-1, 1).all()
+    assert lesion["p"].between(0, 1).all()
+    per_animal = pd.read_csv(tmp_path / "effect_size_per_animal.csv")
+    assert per_animal["animal"].tolist() == [0, 1, 2]
+    assert per_animal["lesion severity"].between(0, 1).all()
+    assert np.allclose(per_animal[lesion["model"]].mean().to_numpy(), lesion["d mean"])
+    assert json.loads((tmp_path / "config.json").read_text())["seed"] == 3
+
+
+def test_chunk_folds_hold_out_a_contiguous_fifth_of_every_recording():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from _common import chunk_folds
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    groups = np.repeat(["a", "b"], [10, 25])
+    folds = chunk_folds(groups)
+    assert folds[:10].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert folds[10:].tolist() == np.repeat(np.arange(5), 5).tolist()
