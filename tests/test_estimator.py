@@ -300,3 +300,10 @@ def test_model_saved_from_a_gpu_device_loads_on_the_cpu():
         restored = pickle.loads(pickle.dumps(est))
     assert restored.device_ == torch.device("cpu")
     np.testing.assert_allclose(restored.transform(X), Z)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, table, groups = make_frames()
+    ScrubbedCVAE(scrubber="mals", nuisance=["speed"], verbose=1, **TINY).fit(X, table)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
+    assert len(lines) == TINY["max_iter"]
