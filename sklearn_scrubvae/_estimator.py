@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._inputs import FeatureInput, SkeletonInput
 from ._nuisance import NuisanceEncoder
 from ._training import ScrubbedVAENet, WindowBatcher, make_callbacks, make_train_split
-from ._windows import compute_segments, full_window_centers
+from ._windows import clean_windows, compute_segments, full_window_centers
 from .nn.model import ScrubbedVAE
 from .pose import Skeleton, get_skeleton
 from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS, make_scrubber
@@ -417,7 +417,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         batcher = self._batcher(frames, start, stop)
         centers = np.arange(X.shape[0])
         Z = np.full((X.shape[0], self.n_components), np.nan)
-        usable = self._usable_centers(centers, start, stop, valid)
+        usable = clean_windows(centers, start, stop, self.window, valid)
         Z[usable] = self._run_batches(
             lambda c: self.module_.encode(batcher(c)[0])[0], centers[usable]
         )
@@ -701,15 +701,6 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             stop=torch.as_tensor(stop, device=device),
             window=self.window,
         )
-
-    def _usable_centers(self, centers, start, stop, valid):
-        if valid is None:
-            return np.ones(len(centers), dtype=bool)
-        half = self.window // 2
-        bad = np.concatenate([[0], np.cumsum(~valid)])
-        lo = np.maximum(centers - half, start)
-        hi = np.minimum(centers + half + 1, stop)
-        return bad[hi] - bad[lo] == 0
 
     def _run_batches(self, fn, items):
         """Apply ``fn`` to batches of ``items`` in eval mode; stack results as float64."""

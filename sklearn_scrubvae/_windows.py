@@ -51,9 +51,32 @@ def full_window_centers(start, stop, window, stride=1, valid=None):
     frames = np.arange(len(start))
     ok = (frames - half >= start) & (frames + half < stop)
     ok &= (frames - half - start) % stride == 0
-    if valid is not None:
-        bad_before = np.concatenate([[0], np.cumsum(~valid)])
-        lo = np.clip(frames - half, 0, len(start))
-        hi = np.clip(frames + half + 1, 0, len(start))
-        ok &= bad_before[hi] - bad_before[lo] == 0
+    ok &= clean_windows(frames, start, stop, window, valid)
     return frames[ok]
+
+
+def clean_windows(centers, start, stop, window, valid=None):
+    """Whether each window, clipped to its recording, holds only valid frames.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n,)
+        Centre frame of each window.
+    start, stop : ndarray of shape (n_frames,)
+        Recording boundaries from :func:`compute_segments`.
+    window : int
+        Frames per window (odd).
+    valid : ndarray of bool, shape (n_frames,), default=None
+        Frames usable in a window. None means all frames are valid.
+
+    Returns
+    -------
+    clean : ndarray of bool, shape (n,)
+    """
+    if valid is None:
+        return np.ones(len(centers), dtype=bool)
+    half = window // 2
+    bad_before = np.concatenate([[0], np.cumsum(~valid)])
+    lo = np.maximum(centers - half, start[centers])
+    hi = np.minimum(centers + half + 1, stop[centers])
+    return bad_before[hi] - bad_before[lo] == 0
