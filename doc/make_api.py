@@ -25,12 +25,33 @@ def _entry(module_name, name):
     doc = inspect.getdoc(obj)
     if doc is None or not (inspect.isclass(obj) or callable(obj)):
         return None
+    kind = "class" if inspect.isclass(obj) else "function"
+    entry = _format(f"{module_name}.{name}", kind, name, obj, doc)
+    if inspect.isclass(obj):
+        entry += "".join(_method_entries(module_name, name, obj))
+    return entry
+
+
+def _format(title, kind, name, obj, doc):
     try:
         signature = f"{name}{inspect.signature(obj)}"
     except (TypeError, ValueError):
         signature = name
-    kind = "class" if inspect.isclass(obj) else "function"
-    return f"### `{module_name}.{name}`\n\n{kind} `{signature}`\n\n```text\n{doc}\n```\n"
+    return f"### `{title}`\n\n{kind} `{signature}`\n\n```text\n{doc}\n```\n"
+
+
+def _method_entries(module_name, class_name, cls):
+    """Entries of the public methods and properties a class of this package defines."""
+    for name, member in inspect.getmembers(cls):
+        function = member.fget if isinstance(member, property) else member
+        if name.startswith("_") or not callable(function):
+            continue
+        if not getattr(function, "__module__", "").startswith("sklearn_scrubvae"):
+            continue
+        kind = "property" if isinstance(member, property) else "method"
+        doc = inspect.getdoc(member) or ""
+        title = f"{module_name}.{class_name}.{name}"
+        yield "\n" + _format(title, kind, f"{class_name}.{name}", function, doc)
 
 
 def render():
