@@ -130,3 +130,67 @@ def test_grid_search_picks_weakest_sufficient_scrubbing(data):
     )
     search.fit(X, table)
     assert search.best_params_ == {"lam": 1.0}
+
+
+class GroupAwareStrength(ScrubbingStrength):
+    """The stand-in, recording the ``groups`` that reach transform and score."""
+
+    def transform(self, X, groups=None):
+        self.transform_groups_ = groups
+        return super().transform(X)
+
+    def score(self, X, *, nuisance, groups=None):
+        self.score_groups_ = groups
+        return super().score(X, nuisance=nuisance)
+
+
+def test_groups_reach_the_scorer_through_metadata_routing(data):
+    import sklearn
+
+    X, table = data
+    groups = np.repeat(np.arange(10), 50)
+    seen = []
+
+    class Recording(GroupAwareStrength):
+        def score(self, X, *, nuisance, groups=None):
+            seen.append(groups)
+            return super().score(X, nuisance=nuisance, groups=groups)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_scrubbing_scorer(["speed"], step=1, cv=3).set_score_request(groups=True)
+        search = GridSearchCV(Recording(), {"lam": [0.0, 1.0]}, scoring=scorer, cv=KFold(2))
+        search.fit(X, table, groups=groups)
+    assert len(seen) == 4  # 2 candidates x 2 folds
+    assert all(g is not None and len(np.unique(g)) == 5 for g in seen)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_score_request_needs_routing_to_be_asked_for(data):
+    import sklearn
+
+    X, table = data
+    groups = np.repeat(np.arange(10), 50)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_scrubbing_scorer(["speed"], step=1)
+        search = GridSearchCV(ScrubbingStrength(), {"lam": [0.0]}, scoring=scorer, cv=KFold(2))
+        with pytest.raises(Exception, match="groups"):
+            search.fit(X, table, groups=groups)
+
+
+def test_one_class_fold_names_column_and_fold(data):
+    X, table = data
+    one_animal = table.assign(animal="a")
+    scorer = make_scrubbing_scorer(["animal"], step=1)
+    with pytest.raises(ValueError, match=r"'animal'.*held-out fold of 500 frames.*one class"):
+        scorer(FakeModel(elbo=0.0, leak=0.0), X, one_animal)
+
+
+def test_probe_folds_shrink_to_the_recordings_of_the_fold(data):
+    X, table = data
+    scorer = make_scrubbing_scorer(["speed"], step=1, cv=5)
+    model = GroupAwareStrength().fit(X)
+    three_recordings = np.repeat([0, 1, 2], [200, 150, 150])
+    excess = scorer.excess_decodability(model, X, table, groups=three_recordings)
+    assert excess[0] > 0.5  # lam=0 leaks speed: scored with 3 folds, not an error
+    with pytest.raises(ValueError, match="holds one recording"):
+        scorer.excess_decodability(model, X, table, groups=np.zeros(500))

@@ -9,7 +9,7 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_val_score
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, check_cv, cross_val_score
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -205,11 +205,13 @@ def decodability_score(
         else:
             cv = StratifiedKFold(n_splits=cv) if classification else KFold(n_splits=cv)
 
-    scores = cross_val_score(model, Z[kept], y, groups=groups, cv=cv)
+    # Explicit splits work the same with and without metadata routing.
+    splits = list(check_cv(cv, y, classifier=classification).split(Z[kept], y, groups))
+    scores = cross_val_score(model, Z[kept], y, cv=splits)
     chance = None
     if classification:
         dummy = DummyClassifier(strategy="most_frequent")
-        chance = float(cross_val_score(dummy, Z[kept], y, groups=groups, cv=cv).mean())
+        chance = float(cross_val_score(dummy, Z[kept], y, cv=splits).mean())
     return DecodabilityResult(
         scores=scores, chance=chance, metric="accuracy" if classification else "r2"
     )

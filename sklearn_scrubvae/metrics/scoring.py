@@ -3,8 +3,9 @@
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils.metadata_routing import MetadataRequest
 
-from ._nuisance import check_nuisance_frame
+from ._nuisance import check_nuisance_frame, is_categorical
 from .decodability import PROBES, decodability_score
 
 
@@ -15,6 +16,16 @@ class ScrubbingScorer:
     ----------
     nuisance_columns, probe, weight, max_decodability, cv, step, random_state
         As in :func:`make_scrubbing_scorer`, which also defines the score.
+
+    Examples
+    --------
+    With metadata routing enabled, a search routes ``groups`` (and a keyword
+    ``nuisance``) to this scorer once it requests them:
+
+    >>> import sklearn
+    >>> from sklearn_scrubvae.metrics import make_scrubbing_scorer
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     scorer = make_scrubbing_scorer(["animal"]).set_score_request(groups=True)
     """
 
     def __init__(self, nuisance_columns, probe, weight, max_decodability, cv, step, random_state):
@@ -25,6 +36,35 @@ class ScrubbingScorer:
         self.cv = cv
         self.step = step
         self.random_state = random_state
+        self._metadata_request = MetadataRequest(owner=self)
+
+    def set_score_request(self, *, nuisance=None, groups=None):
+        """Request metadata passed to the scorer by a routing meta-estimator.
+
+        Parameters
+        ----------
+        nuisance, groups : bool, str or None, default=None
+            ``True`` requests the metadata under its own name, a string
+            requests it under that alias, ``False`` refuses it and None leaves
+            the request unchanged (see scikit-learn's metadata routing).
+
+        Returns
+        -------
+        self : ScrubbingScorer
+        """
+        for param, alias in (("nuisance", nuisance), ("groups", groups)):
+            if alias is not None:
+                self._metadata_request.score.add_request(param=param, alias=alias)
+        return self
+
+    def get_metadata_routing(self):
+        """Metadata this scorer requests (see :meth:`set_score_request`).
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRequest
+        """
+        return self._metadata_request
 
     def __repr__(self):
         return (
@@ -63,20 +103,48 @@ class ScrubbingScorer:
         """
         frame = check_nuisance_frame(nuisance, len(X))
         Z = estimator.transform(X) if groups is None else estimator.transform(X, groups=groups)
+        targets = self._targets(frame)
+        for target in targets:
+            self._check_scorable(frame[target], groups)
+        cv = self.cv
+        if groups is not None and isinstance(cv, Integral):
+            cv = min(cv, len(np.unique(groups)))
         return np.array(
             [
                 decodability_score(
                     Z,
                     frame[target],
                     probe=self.probe,
-                    cv=self.cv,
+                    cv=cv,
                     groups=groups,
                     step=self.step,
                     random_state=self.random_state,
                 ).excess
-                for target in self._targets(frame)
+                for target in targets
             ]
         )
+
+    def _check_scorable(self, target, groups):
+        """Raise one clear error when the probe cannot be scored on these frames."""
+        fold = f"the held-out fold of {len(target)} frames"
+        if groups is not None:
+            fold += f" (recordings {_summarise(np.unique(groups))})"
+        columns = list(target.columns)
+        if groups is not None and isinstance(self.cv, Integral) and len(np.unique(groups)) < 2:
+            raise ValueError(
+                f"Cannot score nuisance column(s) {columns} on {fold}: the probe's folds keep "
+                "recordings apart and this fold holds one recording. Use outer folds that "
+                "hold out several recordings, or do not route groups to the scorer."
+            )
+        for column in columns:
+            values = target[column].dropna()
+            if is_categorical(target[column]) and values.nunique() < 2:
+                raise ValueError(
+                    f"Cannot score nuisance column {column!r} on {fold}: it holds one class "
+                    f"({_summarise(values.unique())}), so decodability is undefined. Split "
+                    "so that every held-out fold holds several classes (e.g. split each "
+                    "recording by time instead of holding out whole animals)."
+                )
 
     def __call__(self, estimator, X, y=None, *, nuisance=None, groups=None):
         """Score a fitted estimator on held-out frames; higher is better.
@@ -112,6 +180,13 @@ class ScrubbingScorer:
             elbo = estimator.score(X, nuisance=table, groups=groups)
         elbo_per_value = elbo / (estimator.window * estimator.n_features_in_)
         return float(elbo_per_value - self.weight * excess.mean())
+
+
+def _summarise(values, limit=5):
+    """Short text listing at most ``limit`` values."""
+    values = [str(v) for v in values]
+    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
+    return ", ".join(values[:limit]) + more
 
 
 def make_scrubbing_scorer(
@@ -175,6 +250,8 @@ def make_scrubbing_scorer(
         ``scorer(estimator, X, y=None, *, nuisance=None, groups=None)``,
         where ``y`` (or ``nuisance``, which wins) is the nuisance table of
         the frames in ``X``; pass it as ``scoring=`` to ``GridSearchCV``.
+        With metadata routing enabled, ``scorer.set_score_request(groups=True)``
+        lets a search route each held-out fold's recording ids to it.
 
     Examples
     --------
