@@ -88,8 +88,11 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     poly_order : {1, 2, 3}, default=1
         Polynomial order of the "mals" features (MALS, MAQS, MACS).
     forgetting_factor : "auto" or float, default="auto"
-        Forgetting factor of the moving-average scrubbers ("mals", "qd");
-        "auto" tunes it during training (self-tuning forgetting factor).
+        Forgetting factor of the moving-average scrubbers ("mals", "qd"): the
+        weight of their old statistics when a batch is added, the same
+        meaning for both (1 never forgets, 0 keeps only the latest batch; a
+        fixed ``f`` remembers about ``1 / (1 - f)`` batches). "auto" tunes it
+        during training (self-tuning forgetting factor).
     scrubber_params : dict or None, default=None
         Further options per scrubber name, e.g. ``{"nd": {"n_iter": 5}}``.
     skeleton : str, Skeleton or None, default=None
@@ -636,13 +639,9 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self.scrubbers_ = {}
         else:
             self.scrubbers_ = {column: self.scrubber for column in self.nuisance_columns_}
-        for column, name in self.scrubbers_.items():
-            if name in CATEGORICAL_ONLY and not self.nuisance_encoder_.is_categorical(column):
-                raise ValueError(
-                    f"Scrubber {name!r} needs a categorical nuisance column, but column "
-                    f"{column!r} is continuous (float). Use 'mals', 'gr' or 'mi', or cast the "
-                    "column to a categorical dtype."
-                )
+        classes = {c: name for c, name in self.scrubbers_.items() if name in CATEGORICAL_ONLY}
+        if classes:
+            self.nuisance_encoder_ = NuisanceEncoder(self.nuisance, classes).fit(table, n_frames)
 
     def _scrubber_options(self, name):
         options = {"gr": {"alpha": self.alpha}, "nd": {"alpha": self.alpha}}.get(name, {})

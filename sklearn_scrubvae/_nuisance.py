@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.multiclass import type_of_target
 
 
 def _as_frame(table):
@@ -38,16 +39,23 @@ class NuisanceEncoder:
 
     Categorical columns (category, object, string, bool and integer dtypes)
     become class codes (for the scrubbers) and one-hot blocks (for the
-    decoder); float columns are standardised.
+    decoder); float columns are standardised, except the columns named in
+    ``classes`` whose float values are all integers (scikit-learn's
+    ``type_of_target`` convention: ``0.0``/``1.0`` are class labels).
 
     Parameters
     ----------
     columns : list of str or int, or None
         Columns to use; None means all.
+    classes : dict of column -> str, default=None
+        Columns that must hold class labels, mapped to the name of what needs
+        them (used in error messages). Such a column may have a float dtype
+        if its values are integers; it must hold at least two classes.
     """
 
-    def __init__(self, columns=None):
+    def __init__(self, columns=None, classes=None):
         self.columns = columns
+        self.classes = classes
 
     def fit(self, table, n_frames):
         """Learn categories and standardisation.
@@ -67,9 +75,12 @@ class NuisanceEncoder:
         self.categories_ = {}
         self.mean_ = {}
         self.scale_ = {}
+        classes = self.classes or {}
         for name in self.columns_:
             col = frame[name]
-            if _is_categorical(col):
+            if name in classes:
+                self.categories_[name] = self._class_labels(name, col, classes[name])
+            elif _is_categorical(col):
                 values = col.to_numpy()
                 self._check_missing(name, pd.isna(values))
                 self.categories_[name] = np.unique(values)
@@ -166,6 +177,28 @@ class NuisanceEncoder:
                 f"known categories are {list(categories)}."
             )
         return codes.astype(np.int64)
+
+    def _class_labels(self, name, col, user):
+        """Sorted classes of a column that must hold class labels."""
+        if _is_categorical(col):
+            values = col.to_numpy()
+            self._check_missing(name, pd.isna(values))
+        else:
+            values = self._float_values(name, col)
+            if type_of_target(values) not in ("binary", "multiclass"):
+                raise ValueError(
+                    f"Scrubber {user!r} needs a categorical nuisance column, but column "
+                    f"{name!r} is continuous (non-integer floats). Use 'mals', 'gr' or "
+                    "'mi', or cast the column to a categorical dtype."
+                )
+        categories = np.unique(values)
+        if len(categories) < 2:
+            raise ValueError(
+                f"Scrubber {user!r} needs at least two classes in nuisance column "
+                f"{name!r}, but it holds one class ({categories.tolist()}): there is nothing "
+                "to scrub. Drop the column from the scrubber or the nuisance."
+            )
+        return categories
 
     @staticmethod
     def _check_missing(name, missing):

@@ -514,8 +514,8 @@ def test_mals_factor_falls_when_relationship_flips():
 
 
 def test_qd_factor_follows_drift():
-    """QD's factor weighs the new batch: it falls when classes are stationary
-    and rises when the class means keep jumping."""
+    """QD's factor weighs the old statistics, as MALS's does: it rises when
+    the classes are stationary and falls when the class means keep jumping."""
 
     def run(drift):
         generator = _generator(0)
@@ -530,8 +530,42 @@ def test_qd_factor_follows_drift():
             scrubber.update(mu, v)
         return scrubber.summary()["forgetting_factor_a"]
 
-    assert run(drift=False) < 0.3
-    assert run(drift=True) > 0.6
+    assert run(drift=False) > 0.7
+    assert run(drift=True) < 0.4
+
+
+def _newest_batch_share(name, factor):
+    """Share of the newest batch in a scrubber's statistics.
+
+    200 batches of a class whose latent sits at 0, then one batch at 1: the
+    estimate of the class's latent location (MALS: its decoder's intercept
+    for a constant latent; QD: the class mean) is the newest batch's share.
+    """
+    v = torch.zeros(16, dtype=torch.long)
+    if name == "mals":
+        scrubber = MovingAverageLeastSquaresScrubber(
+            1, 1, categorical=False, forgetting_factor=factor, ridge=1e-9
+        )
+        ones = torch.ones(16, 1)
+        for _ in range(200):
+            scrubber.update(torch.zeros(16, 1), 0.0 * ones)
+        scrubber.update(torch.zeros(16, 1), ones)
+        return scrubber.coef[0, -1, 0].item()  # the intercept is the last feature
+    scrubber = QuadraticDiscriminantScrubber(
+        1, 2, categorical=True, forgetting_factor=factor
+    )
+    for _ in range(200):
+        scrubber.update(torch.zeros(16, 1), v)
+    scrubber.update(torch.ones(16, 1), v)
+    return scrubber.means[0, 0, 0, 0].item()
+
+
+@pytest.mark.parametrize("name", ["mals", "qd"])
+@pytest.mark.parametrize("factor", [0.3, 0.9])
+def test_forgetting_factor_has_one_meaning(name, factor):
+    """In every scrubber the factor weighs the old statistics: once the memory
+    is full, the newest batch has weight 1 - factor."""
+    assert _newest_batch_share(name, factor) == pytest.approx(1.0 - factor, abs=1e-4)
 
 
 # ---------------------------------------------------------------------- QD
@@ -578,7 +612,7 @@ def test_qd_gradient_step_reduces_separation():
 
 def test_qd_first_batch_sets_models_then_blends():
     scrubber = QuadraticDiscriminantScrubber(
-        2, 2, categorical=True, forgetting_factor=0.25
+        2, 2, categorical=True, forgetting_factor=0.75
     )
     mu_1, v = _batch(40, 2, 2, True, seed=0)
     mu_2, _ = _batch(40, 2, 2, True, seed=1)

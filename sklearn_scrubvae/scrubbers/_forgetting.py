@@ -15,8 +15,13 @@ class ForgettingFactors(nn.Module):
     towards the copy that fitted better (nothing moves on a tie), with ``f_a``
     clamped to ``[0, 1 - gap]`` so that the gap is kept and both stay in
     ``[0, 1]``. The factor thus follows whichever amount of memory currently
-    predicts new batches best. Whether a factor weighs the old statistics or
-    the new batch is up to the scrubber using it.
+    predicts new batches best.
+
+    A forgetting factor has one meaning in every scrubber: it is the weight
+    of the old statistics when a batch is added (the memory). 1 never
+    forgets; 0 keeps only the latest batch. With a fixed factor ``f`` a batch
+    seen ``t`` batches ago weighs ``f ** t`` relative to the newest one, so
+    the statistics span about ``1 / (1 - f)`` batches.
 
     Parameters
     ----------

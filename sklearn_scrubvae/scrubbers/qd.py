@@ -16,8 +16,9 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
     S_c)`` for windows with ``v = c`` ("in") and ``N(m_notc, S_notc)`` for
     windows with ``v != c`` ("rest"). :meth:`update` blends each batch's mean
     and covariance (divided by the count, about the batch mean) into them,
-    ``m <- (1 - f) m + f m_batch`` and ``S <- (1 - f) S + f S_batch``, where
-    ``f`` weighs the *new* batch. A model absent from the batch is left alone;
+    ``m <- f m + (1 - f) m_batch`` and ``S <- f S + (1 - f) S_batch``, where
+    the forgetting factor ``f`` weighs the *old* statistics (the memory), as
+    in every scrubber of the package. A model absent from the batch is left alone;
     the first batch that holds it sets it outright. Every covariance is used
     as ``S + reg * I``, through its Cholesky factor.
 
@@ -57,9 +58,10 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
     reg : float, default=1e-3
         Positive ridge added to every covariance.
     forgetting_factor : "auto" or float in [0, 1], default="auto"
-        Weight of the new batch; "auto" self-tunes it.
-    forgetting_init : float, default=0.2
-        Initial ``f_a`` when self-tuning.
+        Weight of the old statistics (1 never forgets, 0 keeps only the
+        latest batch); "auto" self-tunes it.
+    forgetting_init : float, default=0.79
+        Initial ``f_a`` when self-tuning (the pair starts at 0.79 and 0.8).
     forgetting_gap : float, default=0.01
         ``f_b - f_a`` when self-tuning.
     forgetting_step : float, default=1e-3
@@ -102,7 +104,7 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
         generator=None,
         reg=1e-3,
         forgetting_factor="auto",
-        forgetting_init=0.2,
+        forgetting_init=0.79,
         forgetting_gap=0.01,
         forgetting_step=1e-3,
     ):
@@ -197,8 +199,10 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
         batch_covariances /= counts.clamp(min=1.0)[..., None, None]
 
         present = counts > 0
-        factors = self.forgetting.values.to(mu)[:, None, None]
-        weights = torch.where(self.seen, factors, torch.ones_like(factors))
+        # lerp's weight is the share of the new batch: 1 - f, or 1 for a
+        # model that has not been seen yet.
+        new_share = 1.0 - self.forgetting.values.to(mu)[:, None, None]
+        weights = torch.where(self.seen, new_share, torch.ones_like(new_share))
         weights = weights * present
         self.means.lerp_(batch_means.expand_as(self.means), weights[..., None])
         self.covariances.lerp_(
