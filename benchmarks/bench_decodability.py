@@ -14,7 +14,8 @@ holding out one contiguous fifth of every session:
   accuracy, with chance.
 
 "VAE + LEACE" is the plain VAE's embedding after post-hoc linear concept
-erasure (``LinearConceptEraser``) of the nuisance. Identity is also probed on
+erasure (``LinearConceptEraser``) of the nuisance, the eraser fitted inside
+each cross-validation fold on the training frames only. Identity is also probed on
 three real mice (motionmapperpy open field, 2D keypoints minus their
 centroid as generic features) when ../shared/data is present.
 """
@@ -60,7 +61,7 @@ REAL_MICE_MODELS = ["VAE", "C-VAE", "VAE-QD", "SC-VAE-MALS", "SC-VAE-QD"]
 ERASED = "VAE + LEACE"
 
 
-def probe_scores(Z, nuisance, probes, folds, step, seed):
+def probe_scores(Z, nuisance, probes, folds, step, seed, transformer=None):
     """Mean held-out score of each probe, and chance for classification.
 
     Parameters
@@ -74,6 +75,9 @@ def probe_scores(Z, nuisance, probes, folds, step, seed):
     step : int
         Keep every ``step``-th frame.
     seed : int
+    transformer : transformer or None
+        Fitted on each training fold before the probe (see
+        ``decodability_score``).
 
     Returns
     -------
@@ -81,7 +85,10 @@ def probe_scores(Z, nuisance, probes, folds, step, seed):
         Column label -> score.
     """
     results = {
-        probe: decodability_score(Z, nuisance, probe, groups=folds, step=step, random_state=seed)
+        probe: decodability_score(
+            Z, nuisance, probe, groups=folds, step=step, random_state=seed,
+            transformer=transformer,
+        )
         for probe in probes
     }
     scores = {PROBES[probe]: result.mean for probe, result in results.items()}
@@ -99,8 +106,7 @@ def decodability_table(runner, models, columns, alignment, probes, step):
         _, Z = runner.fit(name, columns, alignment)
         rows.append({"model": name, **probe_scores(Z, nuisance, probes, folds, step, seed)})
         if name == "VAE":
-            erased = LinearConceptEraser().fit(Z, nuisance).transform(Z)
-            scores = probe_scores(erased, nuisance, probes, folds, step, seed)
+            scores = probe_scores(Z, nuisance, probes, folds, step, seed, LinearConceptEraser())
             rows.append({"model": ERASED, **scores})
     return pd.DataFrame(rows)
 

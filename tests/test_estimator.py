@@ -154,13 +154,17 @@ def test_grid_search_over_lam_alpha_beta():
     assert set(grid.best_params_) == {"lam", "alpha", "beta"}
 
 
-def test_early_stopping_records_validation_loss():
+def test_early_stopping_stops_after_n_iter_no_change_epochs():
+    # With a tolerance no improvement can beat, only the first epoch counts as
+    # an improvement: training stops n_iter_no_change epochs later.
     X, table, groups = make_frames()
     est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], early_stopping=True,
-                       n_iter_no_change=1, **{**TINY, "max_iter": 30})
+                       n_iter_no_change=2, tol=1e9, **{**TINY, "max_iter": 30})
     est.fit(X, table)
     assert "valid_loss" in est.history_[-1]
-    assert est.n_iter_ <= 30
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+    # Without early stopping the same model trains for all max_iter epochs.
+    assert clone(est).set_params(early_stopping=False, max_iter=5).fit(X, table).n_iter_ == 5
 
 
 def test_plain_vae_needs_no_nuisance_and_ignores_it_when_decoding():

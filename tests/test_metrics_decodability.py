@@ -4,6 +4,7 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import StratifiedKFold
 
+from sklearn_scrubvae import LinearConceptEraser
 from sklearn_scrubvae.metrics import DecodabilityResult, decodability_score
 
 
@@ -144,3 +145,30 @@ def test_result_is_a_dataclass():
     assert result.mean == pytest.approx(0.6)
     assert result.excess == pytest.approx(0.2)
     assert DecodabilityResult(np.array([-0.3]), None, "r2").excess == 0.0
+
+
+def test_numpy_functions_see_the_fold_scores():
+    result = DecodabilityResult(scores=np.array([0.2, 0.4, 0.9]), chance=None, metric="r2")
+    assert np.mean(result) == pytest.approx(0.5) == result.mean
+    assert np.std(result) == pytest.approx(np.std([0.2, 0.4, 0.9]))
+    np.testing.assert_array_equal(np.asarray(result), [0.2, 0.4, 0.9])
+    np.testing.assert_array_equal(np.concatenate([result, result]), [0.2, 0.4, 0.9] * 2)
+
+
+def test_transformer_is_fitted_inside_each_training_fold(planted):
+    Z, speed, _, _ = planted
+    fitted_on = []
+
+    class RecordingEraser(LinearConceptEraser):
+        def fit(self, X, y=None, **kwargs):
+            fitted_on.append(frozenset(map(tuple, np.round(X, 12))))
+            return super().fit(X, y, **kwargs)
+
+    before = decodability_score(Z, speed, step=1, cv=4)
+    after = decodability_score(Z, speed, step=1, cv=4, transformer=RecordingEraser())
+    assert before.mean > 0.99  # positive control
+    assert after.mean < 0.05
+    assert len(fitted_on) == 4
+    everything = frozenset(map(tuple, np.round(Z, 12)))
+    for rows in fitted_on:  # each fit sees three quarters of the rows, never the held-out one
+        assert len(rows) == 300 and rows < everything

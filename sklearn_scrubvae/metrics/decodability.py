@@ -28,7 +28,9 @@ class DecodabilityResult:
     ----------
     scores : ndarray of shape (n_splits,)
         Held-out score of each fold: R^2 (averaged over outputs) for a
-        regression probe, accuracy for a classification probe.
+        regression probe, accuracy for a classification probe. NumPy
+        functions treat the result as this array: ``np.mean(result)``,
+        ``np.std(result)`` and ``np.asarray(result)`` work on the scores.
     chance : float or None
         For classification, the accuracy of always predicting the most
         frequent class of the training fold, averaged over the same folds
@@ -41,6 +43,21 @@ class DecodabilityResult:
     scores: np.ndarray
     chance: float | None
     metric: str
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array(self.scores, dtype=dtype, copy=copy)
+
+    def __array_function__(self, func, types, args, kwargs):
+        # NumPy's dispatch protocol (NEP 18): without it np.mean(result) would
+        # call the ``mean`` attribute below, a float, and fail.
+        def unwrap(value):
+            if isinstance(value, DecodabilityResult):
+                return value.scores
+            if isinstance(value, (list, tuple)):
+                return type(value)(unwrap(item) for item in value)
+            return value
+
+        return func(*unwrap(args), **{key: unwrap(value) for key, value in kwargs.items()})
 
     @property
     def mean(self):
@@ -100,7 +117,8 @@ def _resolve_probe(probe, categorical):
 
 
 def decodability_score(
-    Z, nuisance, probe="linear", *, cv=5, groups=None, step=51, random_state=None
+    Z, nuisance, probe="linear", *, cv=5, groups=None, step=51, random_state=None,
+    transformer=None,
 ):
     """Held-out decodability of nuisance variables from embeddings.
 
@@ -143,6 +161,11 @@ def decodability_score(
         non-overlapping windows). Use 1 to keep all frames.
     random_state : int, RandomState instance or None, default=None
         Seed of the MLP probes.
+    transformer : transformer or None, default=None
+        Applied to ``Z`` before the probe, fitted on each training fold with
+        the nuisance as ``y`` (cloned per fold). A post-hoc eraser such as
+        :class:`~sklearn_scrubvae.LinearConceptEraser` then never sees the
+        held-out fold, as an honest baseline requires.
 
     Returns
     -------
@@ -193,6 +216,8 @@ def decodability_score(
         if isinstance(probe, str)
         else clone(probe)
     )
+    if transformer is not None:
+        model = make_pipeline(clone(transformer), model)
 
     if groups is not None:
         groups = np.asarray(groups)
