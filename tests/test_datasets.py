@@ -281,3 +281,19 @@ def test_lesion_is_subtle_in_single_frames():
 def test_invalid_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_mouse_behavior(**kwargs)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_animals_differ_in_limb_posture_not_only_in_size(seed):
+    # Scale-free posture: the pitch of the left shin (knee -> ankle) in the
+    # vertical plane of the heading, averaged over each animal's still frames.
+    poses, labels = make_mouse_behavior(
+        n_animals=4, n_frames=900, lesion=False, noise=0.0, random_state=seed
+    )
+    shin = poses[:, 13] - poses[:, 12]  # AnkleL - KneeL
+    heading = np.arctan2(labels["heading_sin"], labels["heading_cos"]).to_numpy()
+    forward = shin[:, 0] * np.cos(heading) + shin[:, 1] * np.sin(heading)
+    pitch = np.arctan2(forward, -shin[:, 2])
+    still = (labels["behavior"] == "still").to_numpy()
+    means = pd.Series(pitch[still]).groupby(labels["animal"].to_numpy()[still]).mean()
+    assert means.max() - means.min() > 0.25  # rad; the same for every animal without

@@ -71,6 +71,9 @@ _BODY_SIZE = (0.85, 1.15)
 _HABITUAL_HEAD_PITCH = (-0.2, 0.2)  # rad
 _LIMB_SPREAD = (0.8, 1.2)
 _TAIL_HEIGHT = (-4.0, 4.0)  # mm
+_LIMB_FLEXION = (-0.3, 0.3)  # rad, habitual pitch of forearms, forepaws and shins
+_STRIDE_SCALE = (0.7, 1.3)  # scale of the limb swing amplitude
+_CADENCE = (0.8, 1.25)  # scale of the stride frequency
 
 
 @dataclass
@@ -88,12 +91,22 @@ class Identity:
     tail_height : ndarray
         Vertical offset of the tail base, mm; the thighs compensate so that
         the hind paws stay on the ground.
+    limb_flexion : ndarray
+        Habitual pitch added to forearms, forepaws and shins, rad (limbs
+        carried more bent or more stretched).
+    stride_scale : ndarray
+        Scale of the limb swing amplitude (short or long strides).
+    cadence : ndarray
+        Scale of the stride frequency (slow or quick steps at a speed).
     """
 
     body_size: np.ndarray
     head_pitch: np.ndarray
     limb_spread: np.ndarray
     tail_height: np.ndarray
+    limb_flexion: np.ndarray
+    stride_scale: np.ndarray
+    cadence: np.ndarray
 
     def take(self, indices):
         """Parameters of animals ``indices``, each of shape (len(indices), 1)."""
@@ -130,6 +143,9 @@ def sample_identity(n_animals, rng):
         head_pitch=_stratified(*_HABITUAL_HEAD_PITCH, n_animals, rng),
         limb_spread=_stratified(*_LIMB_SPREAD, n_animals, rng),
         tail_height=_stratified(*_TAIL_HEIGHT, n_animals, rng),
+        limb_flexion=_stratified(*_LIMB_FLEXION, n_animals, rng),
+        stride_scale=_stratified(*_STRIDE_SCALE, n_animals, rng),
+        cadence=_stratified(*_CADENCE, n_animals, rng),
     )
 
 
@@ -249,11 +265,19 @@ def _place_limbs(keypoints, motion, identity, body_pitch, hind_yaw, severity):
     hip = _Orientation(0.0, hind_yaw)
     groom_stroke = _GROOM_ARM_PITCH + _GROOM_STROKE * np.sin(motion.groom_phase)
     arm_raise = body_pitch + _REAR_ARM_RAISE * motion.rear + motion.groom * groom_stroke
+    # Scaling the accumulated phase scales the stride frequency.
+    gait_phase = identity.cadence * motion.gait_phase
     for (elbow, wrist, forepaw), (knee, ankle, hindpaw), side, phases in _LIMB_PAIRS:
         contralateral = side > 0
-        stride = motion.gait * (1.0 - _LESION_STRIDE_LOSS * severity * contralateral)
-        fore_swing, fore_lift = _stride_angles(stride, motion.gait_phase + phases[0])
-        hind_swing, hind_lift = _stride_angles(stride, motion.gait_phase + phases[1])
+        stride = (
+            identity.stride_scale
+            * motion.gait
+            * (1.0 - _LESION_STRIDE_LOSS * severity * contralateral)
+        )
+        fore_swing, fore_lift = _stride_angles(stride, gait_phase + phases[0])
+        hind_swing, hind_lift = _stride_angles(stride, gait_phase + phases[1])
+        fore_swing = fore_swing + identity.limb_flexion
+        hind_swing = hind_swing - identity.limb_flexion
         forearm_yaw = -side * _GROOM_ARM_YAW * motion.groom
         upper_arm = _lateral_bone(_UPPER_ARM, identity, side)
         forearm = _Orientation(arm_raise + fore_swing, forearm_yaw)
