@@ -5,44 +5,25 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._dataset import LatentDataset, WindowDataset
+from ._device import (
+    PRECISIONS,
+    check_precision,
+    draw_seed,
+    make_generator,
+    resolve_device,
+    seeded,
+)
 from ._inputs import FeatureInput, SkeletonInput
 from ._nuisance import NuisanceEncoder
-from ._training import ScrubbedVAENet, WindowBatcher, make_callbacks, make_train_split
+from ._training import RecordingChunkSplit, ScrubbedVAENet, make_callbacks
 from ._windows import clean_windows, compute_segments, full_window_centers
 from .nn.model import ScrubbedVAE
 from .pose import Skeleton, get_skeleton
 from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS, make_scrubber
-
-
-def resolve_device(device):
-    """Torch device for a ``device`` parameter value.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"auto"`` picks CUDA, then Apple MPS, then the CPU.
-
-    Returns
-    -------
-    device : torch.device
-    """
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"Unknown device {device!r}.") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={str(device)!r} was requested but CUDA is not available.")
-    return device
 
 
 class ScrubbedCVAE(TransformerMixin, BaseEstimator):
@@ -136,14 +117,26 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     gradient_clip : float or None, default=1e4
         Maximum gradient norm.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the windows and stop when the
-        validation loss has not improved by ``tol`` for ``n_iter_no_change``
-        epochs; the best weights are kept.
+        Hold out the last ``validation_fraction`` of the windows of every
+        recording and stop when the validation loss has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs; the best weights are kept.
     validation_fraction : float, default=0.1
+        Share of each recording's windows held out for early stopping
+        (rounded per recording; at least one window of every recording with
+        two or more).
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
     device : str, default="auto"
         Torch device; "auto" picks CUDA, then MPS, then the CPU.
+    precision : {"32", "bf16"}, default="32"
+        Arithmetic of the network: "32" is float32 (with TF32 matrix
+        products on CUDA); "bf16" runs its forward pass under bfloat16
+        autocast where the device supports it (fastest on recent GPUs;
+        slow on CPUs without bf16 instructions). Losses and scrubbers
+        always compute in float32.
+    compile : bool, default=False
+        Compile the network with ``torch.compile`` (slower first epoch,
+        faster later ones on GPUs).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and posterior sampling
         through private torch generators (the global torch seed is left
@@ -162,9 +155,13 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     net_ : ScrubbedVAENet
         The skorch net that trained it.
     history_ : skorch.History
-        Per-epoch losses (``train_loss``, ``train_reconstruction``,
-        ``train_kl``, ``train_penalty``, validation counterparts) and
-        scrubber state such as ``<column>_forgetting_factor_a``.
+        Per-epoch means over windows (batches weighted by their size) of
+        the loss and its terms: ``train_loss``, ``train_reconstruction``,
+        ``train_kl``, ``train_penalty`` (all scrubbers) and
+        ``train_<column>_penalty`` (each scrubber), their ``valid_``
+        counterparts with early stopping, per-batch values under
+        ``"batches"``, and scrubber state such as
+        ``<column>_forgetting_factor_a``.
     loss_curve_ : list of float
         Training loss per epoch.
     n_iter_ : int
@@ -234,6 +231,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -270,6 +269,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        precision="32",
+        compile=False,
         random_state=None,
         verbose=0,
     ):
@@ -302,6 +303,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 
@@ -349,40 +352,20 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             )
         self.n_windows_ = len(centers)
         self.device_ = resolve_device(self.device)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        generator = torch.Generator(device=self.device_).manual_seed(seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        check_precision(self.precision, self.device_)
+        seed = draw_seed(self.random_state)
+        generator = make_generator(seed, self.device_)
+        with seeded(seed):
             module = self._build_module(generator)
-        self.net_ = ScrubbedVAENet(
-            module,
-            beta=self.beta,
-            lam=self.lam,
-            generator=generator,
-            optimizer=torch.optim.AdamW,
-            lr=self.learning_rate,
-            optimizer__weight_decay=self.weight_decay,
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            train_split=make_train_split(self.early_stopping, self.validation_fraction),
-            callbacks=make_callbacks(
-                verbose=self.verbose,
-                gradient_clip=self.gradient_clip,
-                early_stopping=self.early_stopping,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-            ),
-            device=self.device_,
-            verbose=int(self.verbose >= 1),
-            torch_load_kwargs={"weights_only": False},
-        )
-        self.net_.initialize()
-        self.net_.batcher_ = self._batcher(frames, start, stop, table, with_targets=True)
+        self.net_ = self._make_net(module, generator)
+        dataset = self._window_dataset(frames, start, stop, centers, table, with_targets=True)
         try:
-            self.net_.fit(centers)
+            self.net_.fit(dataset)
         finally:
-            del self.net_.batcher_
+            # Generators stay out of the fitted model (a CUDA generator could
+            # not be unpickled on a CPU-only machine).
             self.net_.generator = None
+            self.net_.iterator_train__generator = None
         self.loss_curve_ = [float(loss) for loss in self.history_[:, "train_loss"]]
         self.n_iter_ = len(self.history_)
         return self
@@ -417,13 +400,12 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         X = self._validate_frames(X, reset=False)
         frames, valid = self.input_.frames(X, groups)
         start, stop = compute_segments(X.shape[0], groups)
-        batcher = self._batcher(frames, start, stop)
         centers = np.arange(X.shape[0])
         Z = np.full((X.shape[0], self.n_components), np.nan)
         usable = clean_windows(centers, start, stop, self.window, valid)
-        Z[usable] = self._run_batches(
-            lambda c: self.module_.encode(batcher(c)[0])[0], centers[usable]
-        )
+        if usable.any():
+            dataset = self._window_dataset(frames, start, stop, centers[usable], nuisance=False)
+            Z[usable] = self._predict(dataset)
         return Z
 
     def inverse_transform(self, X, *, nuisance=None):
@@ -479,12 +461,11 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         ok = ~np.isnan(Z).any(axis=1)
         windows = np.full((n, self.window) + self._window_frame_shape(), np.nan)
         if ok.any():
-            z = torch.as_tensor(Z[ok], dtype=torch.float32, device=self.device_)
-            v = torch.as_tensor(decoder_v[ok], device=self.device_)
-            decoded = self._run_batches(
-                lambda i: self.module_.decode(z[i], v[i]), np.arange(ok.sum())
+            dataset = LatentDataset(
+                torch.as_tensor(Z[ok], dtype=torch.float32, device=self.device_),
+                torch.as_tensor(decoder_v[ok], device=self.device_),
             )
-            windows[ok] = self.input_.to_windows(decoded)
+            windows[ok] = self.input_.to_windows(self._predict(dataset))
         return windows
 
     def score(self, X, y=None, *, nuisance=None, groups=None):
@@ -520,18 +501,18 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
                 "This model is conditional: scoring needs the nuisance table (pass y or "
                 "nuisance=...)."
             )
-        batcher = self._batcher(frames, start, stop, table)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        generator = torch.Generator(device=self.device_).manual_seed(seed)
-        representation = self.module_.representation
-
-        def elbo(c):
-            window_frames, v, _ = batcher(c)
-            _, kl, decoded = self.module_(window_frames, v, generator=generator)
-            return -(representation.reconstruction_error(decoded, window_frames) + kl)
-
-        values = self._run_batches(elbo, centers)
-        return float(values.mean() + self.input_.log_det_jacobian(self.window))
+        dataset = self._window_dataset(frames, start, stop, centers, table)
+        self.net_.generator = make_generator(draw_seed(self.random_state), self.device_)
+        try:
+            elbo = torch.cat(
+                [
+                    -(out["reconstruction"] + out["kl"]).double()
+                    for out in self.net_.forward_iter(dataset, device=self.device_)
+                ]
+            )
+        finally:
+            self.net_.generator = None
+        return float(elbo.mean().cpu()) + float(self.input_.log_det_jacobian(self.window))
 
     @property
     def module_(self):
@@ -679,8 +660,44 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _scrubber_key(column):
         return str(column).replace(".", "_")
 
-    def _batcher(self, frames, start, stop, table=None, with_targets=False):
-        """Device-resident :class:`WindowBatcher` over encoded frames and nuisance."""
+    def _make_net(self, module, generator=None):
+        """The :class:`ScrubbedVAENet` that trains and runs ``module``."""
+        return ScrubbedVAENet(
+            module,
+            criterion__beta=self.beta,
+            criterion__lam=self.lam,
+            precision=self.precision,
+            compile=self.compile,
+            generator=generator,
+            iterator_train__generator=generator,
+            optimizer=torch.optim.AdamW,
+            lr=self.learning_rate,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            train_split=(
+                RecordingChunkSplit(self.validation_fraction) if self.early_stopping else None
+            ),
+            callbacks=make_callbacks(
+                verbose=self.verbose,
+                gradient_clip=self.gradient_clip,
+                early_stopping=self.early_stopping,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+            ),
+            device=self.device_,
+            verbose=int(self.verbose >= 1),
+            torch_load_kwargs={"weights_only": False},
+        )
+
+    def _window_dataset(
+        self, frames, start, stop, centers, table=None, with_targets=False, nuisance=True
+    ):
+        """Device-resident :class:`WindowDataset` of the windows centred on ``centers``.
+
+        ``nuisance=False`` leaves the decoder nuisance out of the batches
+        (embedding only); ``with_targets`` adds the scrubber targets.
+        """
         n_frames = len(start)
         decoder_v, targets = np.zeros((n_frames, 0), np.float32), {}
         if table is not None and self._needs_nuisance():
@@ -692,26 +709,19 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self._scrubber_key(column): torch.as_tensor(targets[column], device=device)
             for column in (self.scrubbers_ if with_targets else [])
         }
-        return WindowBatcher(
+        return WindowDataset(
             frames={k: torch.as_tensor(v, device=device) for k, v in frames.items()},
-            nuisance=torch.as_tensor(decoder_v, device=device),
+            nuisance=torch.as_tensor(decoder_v, device=device) if nuisance else None,
             targets=scrub_targets,
             start=torch.as_tensor(start, device=device),
             stop=torch.as_tensor(stop, device=device),
+            centers=torch.as_tensor(centers, device=device),
             window=self.window,
         )
 
-    def _run_batches(self, fn, items):
-        """Apply ``fn`` to batches of ``items`` in eval mode; stack results as float64."""
-        self.module_.eval()
-        outputs = []
-        with torch.no_grad():
-            for begin in range(0, len(items), self.batch_size):
-                batch = torch.as_tensor(items[begin : begin + self.batch_size], device=self.device_)
-                outputs.append(fn(batch).double().cpu().numpy())
-        if not outputs:
-            return np.zeros((0, self.n_components))
-        return np.concatenate(outputs)
+    def _predict(self, dataset):
+        """The net's batched outputs over ``dataset``, concatenated as float64."""
+        return self.net_.forward(dataset, device=self.device_).double().cpu().numpy()
 
     def _check_latent(self, Z):
         Z = np.asarray(Z, dtype=np.float64)
@@ -728,3 +738,4 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         tags.target_tags.required = self._needs_nuisance()
         tags.input_tags.allow_nan = self.skeleton is not None
         return tags
+

@@ -1,133 +1,226 @@
-"""The training loop: a skorch net over window centres."""
+"""The solver: a skorch net that trains and runs a ScrubbedVAE on window datasets.
 
+Batches come from :class:`~sklearn_scrubvae._dataset.WindowDataset` through
+:class:`~sklearn_scrubvae._dataset.BatchLoader`: ``X`` is a dict (the
+module's keyword arguments) and ``y`` the scrubber targets. The loss terms
+of each batch stay on the device; they become batch-size weighted epoch
+means through :class:`EpochMean` scoring callbacks, one host transfer per
+term and epoch.
+"""
+
+import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
-from skorch.dataset import ValidSplit
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochTimer,
+    GradientNormClipping,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 from skorch.utils import to_tensor
+from torch import nn
+
+from ._dataset import BatchLoader
+from ._device import autocast, fast_float32
+from ._windows import recording_chunks
 
 
-class WindowBatcher:
-    """Gather windows of frames on the training device.
+class ScrubbedELBOLoss(nn.Module):
+    """Negative ELBO plus the weighted scrubber penalties.
 
-    Frames stay in one tensor per quantity; a batch of window centres is
-    turned into ``(B, window, ...)`` tensors by indexing, never by copying
-    all windows up front.
+    ``loss = reconstruction + beta * kl + lam * penalty``, where the terms are
+    batch means (see :meth:`ScrubbedVAENet.loss_terms`).
 
     Parameters
     ----------
-    frames : dict of str -> Tensor of shape (n_frames, ...)
-        Per-frame model inputs (see the representations in
-        :mod:`sklearn_scrubvae.nn.representations`).
-    nuisance : Tensor of shape (n_frames, nuisance_dim)
-        Encoded nuisance for the decoder.
-    targets : dict of str -> Tensor of shape (n_frames, ...)
-        Per-scrubber targets.
-    start, stop : Tensor of shape (n_frames,)
-        Recording boundaries of each frame.
-    window : int
-        Frames per window (odd).
+    beta : float
+        KL weight.
+    lam : float
+        Scrubber penalty weight.
     """
 
-    def __init__(self, frames, nuisance, targets, start, stop, window):
-        self.frames = frames
-        self.nuisance = nuisance
-        self.targets = targets
-        self.start = start
-        self.stop = stop
-        self.offsets = torch.arange(window, device=start.device) - window // 2
+    def __init__(self, beta, lam):
+        super().__init__()
+        self.beta = beta
+        self.lam = lam
 
-    def __call__(self, centers):
-        """Windows, decoder nuisance and scrubber targets of a batch.
-
-        Windows that would run past a recording edge repeat the edge frame.
+    def forward(self, terms):
+        """Weighted sum of the loss terms.
 
         Parameters
         ----------
-        centers : Tensor of shape (B,), int64
+        terms : dict of str -> Tensor of shape ()
+            ``"reconstruction"``, ``"kl"`` and ``"penalty"``.
 
         Returns
         -------
-        frames : dict of str -> Tensor of shape (B, window, ...)
-        nuisance : Tensor of shape (B, nuisance_dim)
-        targets : dict of str -> Tensor of shape (B, ...)
+        loss : Tensor of shape ()
         """
-        index = centers[:, None] + self.offsets
-        index = torch.minimum(
-            torch.maximum(index, self.start[centers, None]), self.stop[centers, None] - 1
-        )
-        frames = {name: value[index] for name, value in self.frames.items()}
-        targets = {name: value[centers] for name, value in self.targets.items()}
-        return frames, self.nuisance[centers], targets
+        return terms["reconstruction"] + self.beta * terms["kl"] + self.lam * terms["penalty"]
+
+
+class EpochMean(PassthroughScoring):
+    """Batch-size weighted epoch mean of a score recorded per batch as a tensor.
+
+    Per-batch values are kept on the device during the epoch (recording
+    them costs no host synchronisation); at the epoch's end they are
+    fetched in one transfer, written back to the history as floats, and
+    averaged with the batch sizes as weights.
+
+    Parameters
+    ----------
+    name : str
+        History key, e.g. ``"train_kl"``.
+    lower_is_better : bool or None, default=True
+        None records no ``<name>_best`` flag.
+    on_train : bool, default=False
+        Whether the score belongs to the training batches (weights from
+        ``train_batch_size``) or the validation batches.
+    """
+
+    def get_avg_score(self, history):
+        size_key = "train_batch_size" if self.on_train else "valid_batch_size"
+        batches = [batch for batch in history[-1]["batches"] if self.name in batch]
+        values = torch.stack([batch[self.name] for batch in batches]).tolist()
+        for batch, value in zip(batches, values):
+            batch[self.name] = value
+        return float(np.average(values, weights=[batch[size_key] for batch in batches]))
 
 
 class ScrubbedVAENet(NeuralNet):
-    """skorch net that trains a :class:`~sklearn_scrubvae.nn.model.ScrubbedVAE`.
+    """skorch net that trains and runs a :class:`~sklearn_scrubvae.nn.model.ScrubbedVAE`.
 
-    The data it iterates over are window-centre indices; ``batcher_`` turns
-    them into windows. The loss is the reconstruction error plus ``beta``
-    times the KL divergence, averaged over windows, plus ``lam`` times the
-    scrubbers' penalty. After each optimiser step the scrubbers see the
-    batch's detached posterior means; at each epoch start they are reset
-    (gradient reversal re-initialises its ensemble), and at each epoch end
-    their state (e.g. forgetting factors) is written to the history.
+    ``infer`` maps the three kinds of input dict to the module: windows with
+    nuisance (``frames``, ``nuisance``) give a VAE pass (posterior mean,
+    per-window KL and reconstruction error; training, validation, scoring);
+    windows alone give posterior means (embedding); latent codes with
+    nuisance (``z``, ``nuisance``) give decoded windows. The criterion
+    (:class:`ScrubbedELBOLoss`) weighs the batch means of the
+    reconstruction error, the KL divergence and the scrubbers' penalties.
+    After each optimiser step the scrubbers see the batch's detached
+    posterior means; at each epoch start they are reset (gradient reversal
+    re-initialises its ensemble), and at each epoch end their state (e.g.
+    forgetting factors) is written to the history.
 
     Parameters
     ----------
     module : ScrubbedVAE
         Initialised torch module.
-    beta : float
-        KL weight.
-    lam : float
-        Scrubber penalty weight.
-    generator : torch.Generator
-        Source of shuffling and posterior-sample noise.
+    criterion : type, default=ScrubbedELBOLoss
+        Set its weights with ``criterion__beta`` and ``criterion__lam``.
+    precision : {"32", "bf16"}, default="32"
+        "bf16" runs the module's forward pass under bfloat16 autocast; the
+        losses and scrubbers always compute in float32. On CUDA the
+        network's matrix products use TF32 in both cases.
+    generator : torch.Generator or None, default=None
+        Source of the posterior-sample noise.
     **kwargs
-        Passed to :class:`skorch.NeuralNet`.
+        Passed to :class:`skorch.NeuralNet` (e.g. ``iterator_train__generator``
+        for the shuffling).
     """
 
-    def __init__(self, module, *, beta, lam, generator, **kwargs):
-        super().__init__(module, criterion=torch.nn.MSELoss, **kwargs)
-        self.beta = beta
-        self.lam = lam
+    def __init__(
+        self, module, *, criterion=ScrubbedELBOLoss, precision="32", generator=None, **kwargs
+    ):
+        kwargs.setdefault("iterator_train", BatchLoader)
+        kwargs.setdefault("iterator_valid", BatchLoader)
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("iterator_train__drop_lone", True)
+        super().__init__(module, criterion=criterion, **kwargs)
+        self.precision = precision
         self.generator = generator
 
-    def infer(self, x, **fit_params):
-        centers = to_tensor(x, device=self.device)
-        frames, nuisance, targets = self.batcher_(centers)
-        mu, kl, decoded = self.module_(frames, nuisance, generator=self.generator)
-        return {"mu": mu, "kl": kl, "decoded": decoded, "frames": frames, "targets": targets}
+    @property
+    def _default_callbacks(self):
+        scrubbers = getattr(self.module, "scrubbers", {})
+        terms = ["reconstruction", "kl", "penalty", *(f"{name}_penalty" for name in scrubbers)]
+        scores = [
+            (f"{prefix}_{term}", EpochMean(f"{prefix}_{term}", lower_is_better=better,
+                                           on_train=prefix == "train"))
+            for prefix in ("train", "valid")
+            for term, better in [("loss", True)] + [(term, None) for term in terms]
+        ]
+        return [("epoch_timer", EpochTimer()), *scores, ("print_log", PrintLog())]
 
-    def get_loss(self, y_pred, y_true=None, X=None, training=False):
-        reconstruction = self.module_.representation.reconstruction_error(
-            y_pred["decoded"], y_pred["frames"]
-        ).mean()
-        kl = y_pred["kl"].mean()
-        penalty = self.module_.scrub_penalty(y_pred["mu"], y_pred["targets"])
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        module = self.module_
+        device = torch.device(self.device)
+        with fast_float32(device), autocast(device, self.precision):
+            if "z" in x:
+                return module.decode(x["z"], x["nuisance"]).float()
+            if "nuisance" not in x:
+                return module.encode(x["frames"])[0].float()
+            mu, kl, decoded = module(**x, generator=self.generator, **fit_params)
+        reconstruction = module.representation.reconstruction_error(decoded.float(), x["frames"])
+        return {"mu": mu.float(), "kl": kl.float(), "reconstruction": reconstruction}
+
+    def loss_terms(self, y_pred, y_true):
+        """Batch means of the loss terms.
+
+        Parameters
+        ----------
+        y_pred : dict
+            Output of :meth:`infer` for windows with nuisance.
+        y_true : dict of str -> Tensor
+            Scrubber targets per scrubber name.
+
+        Returns
+        -------
+        terms : dict of str -> Tensor of shape ()
+            ``"reconstruction"``, ``"kl"``, ``"<scrubber>_penalty"`` per
+            scrubber and their sum ``"penalty"``.
+        """
+        mu = y_pred["mu"]
+        penalties = {
+            f"{name}_penalty": scrubber.penalty(mu, y_true[name])
+            for name, scrubber in self.module_.scrubbers.items()
+        }
+        return {
+            "reconstruction": y_pred["reconstruction"].mean(),
+            "kl": y_pred["kl"].mean(),
+            "penalty": sum(penalties.values(), mu.new_zeros(())),
+            **penalties,
+        }
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        terms = self.loss_terms(y_pred, y_true)
         prefix = "train" if training else "valid"
-        self.history.record_batch(f"{prefix}_reconstruction", reconstruction.item())
-        self.history.record_batch(f"{prefix}_kl", kl.item())
-        self.history.record_batch(f"{prefix}_penalty", penalty.item())
-        return reconstruction + self.beta * kl + self.lam * penalty
+        for name, value in terms.items():
+            self.history.record_batch(f"{prefix}_{name}", value.detach())
+        return self.criterion_(terms)
 
     def train_step(self, batch, **fit_params):
-        step = super().train_step(batch, **fit_params)
-        y_pred = step["y_pred"]
-        self.module_.update_scrubbers(y_pred["mu"].detach(), y_pred["targets"])
+        # TF32 covers the network's forward and backward pass; the scrubbers'
+        # running statistics (covariances) are then updated in full float32.
+        with fast_float32(torch.device(self.device)):
+            step = super().train_step(batch, **fit_params)
+        self.module_.update_scrubbers(step["y_pred"]["mu"].detach(), batch[1])
         return step
 
-    def get_iterator(self, dataset, training=False):
-        if not training:
-            return super().get_iterator(dataset, training=False)
-        # BatchNorm cannot train on a lone window of one frame: drop such a tail.
-        lone_tail = len(dataset) % self.batch_size == 1 and len(dataset) > 1
-        return self.iterator_train(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=True,
-            generator=self.generator,
-            drop_last=lone_tail,
-        )
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch's own loop, except that the loss stays a device tensor (no
+        # host synchronisation per batch) until EpochMean collects it.
+        if iterator is None:
+            return
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            self.history.record_batch(f"{prefix}_loss", step["loss"].detach())
+            self.history.record_batch(f"{prefix}_batch_size", len(batch[0]["nuisance"]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(f"{prefix}_batch_count", batch_count)
+
+    def torch_compile(self, module, name):
+        # Compile in place: the module keeps its class, state_dict keys and
+        # picklability (the compiled graph is not pickled).
+        if self.compile and name == "module":
+            module.compile(**self.get_params_for("compile"))
+        return module
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
@@ -137,12 +230,27 @@ class ScrubbedVAENet(NeuralNet):
         super().on_epoch_end(net, **kwargs)
         for key, value in self.module_.scrubber_summary().items():
             self.history.record(key, value)
-        for term in ("reconstruction", "kl", "penalty"):
-            for prefix in ("train", "valid"):
-                batches = self.history[-1]["batches"]
-                values = [b[f"{prefix}_{term}"] for b in batches if f"{prefix}_{term}" in b]
-                if values:
-                    self.history.record(f"{prefix}_{term}", sum(values) / len(values))
+
+
+class RecordingChunkSplit:
+    """skorch ``train_split``: validate on the last chunk of every recording.
+
+    Parameters
+    ----------
+    fraction : float in (0, 1)
+        Share of each recording's windows held out (see
+        :func:`~sklearn_scrubvae._windows.recording_chunks`).
+    """
+
+    def __init__(self, fraction):
+        self.fraction = fraction
+
+    def __call__(self, dataset, y=None, **fit_params):
+        """Training and validation subsets of a :class:`WindowDataset`."""
+        centers = dataset.centers.cpu().numpy()
+        held = recording_chunks(centers, dataset.start.cpu().numpy(), self.fraction)
+        held = torch.as_tensor(held, device=dataset.device)
+        return dataset.subset(~held), dataset.subset(held)
 
 
 def _silent(*args):
@@ -188,15 +296,3 @@ def make_callbacks(*, verbose, gradient_clip, early_stopping, n_iter_no_change, 
     if verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
     return callbacks
-
-
-def make_train_split(early_stopping, validation_fraction):
-    """Validation split for early stopping, or None.
-
-    The first ``1 / round(1 / validation_fraction)`` of the window centres
-    (in time order, unshuffled) are held out, so that the validation windows
-    overlap the training windows only at one boundary.
-    """
-    if not early_stopping:
-        return None
-    return ValidSplit(cv=round(1 / validation_fraction), stratified=False)

@@ -80,3 +80,31 @@ def clean_windows(centers, start, stop, window, valid=None):
     lo = np.maximum(centers - half, start[centers])
     hi = np.minimum(centers + half + 1, stop[centers])
     return bad_before[hi] - bad_before[lo] == 0
+
+
+def recording_chunks(centers, start, fraction):
+    """Hold out the last ``fraction`` of every recording's windows.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_windows,)
+        Centre frame of each window, increasing (as from
+        :func:`full_window_centers`).
+    start : ndarray of shape (n_frames,)
+        First frame of each frame's recording (:func:`compute_segments`).
+    fraction : float in (0, 1)
+        Share of each recording's windows to hold out.
+
+    Returns
+    -------
+    held_out : ndarray of bool, shape (n_windows,)
+        True for the ``round(fraction * n)`` last windows of each recording
+        that has ``n`` windows; at least one when ``n >= 2`` and never all,
+        so that every recording is seen on both sides of the split.
+    """
+    _, first, inverse, counts = np.unique(
+        start[centers], return_index=True, return_inverse=True, return_counts=True
+    )
+    n_held = np.where(counts >= 2, np.clip(np.rint(fraction * counts), 1, counts - 1), 0)
+    position = np.arange(len(centers)) - first[inverse]
+    return position >= (counts - n_held)[inverse]

@@ -1,0 +1,186 @@
+"""Device-resident datasets of windows and latent codes, served in whole batches.
+
+Frames stay on the training device as one float32 matrix (one row per
+frame, every per-frame quantity side by side); a batch of windows is
+gathered from it by index. Batches are drawn from a permuted index tensor
+on the same device, so no per-window Python object is ever created.
+"""
+
+import copy
+import math
+
+import torch
+from torch.utils.data import Dataset
+
+
+class WindowDataset(Dataset):
+    """Windows of frames, addressed by their centre frame.
+
+    Indexing with a LongTensor of positions ``i`` returns the whole batch
+    ``(X, y)`` at once: ``X`` is a dict that skorch passes to the module as
+    keyword arguments (``frames`` and, when given, ``nuisance``) and ``y``
+    the scrubber targets. A window that would run
+    past its recording's edge repeats the edge frame.
+
+    Parameters
+    ----------
+    frames : dict of str -> Tensor of shape (n_frames, ...)
+        Per-frame model inputs, on the training device.
+    nuisance : Tensor of shape (n_frames, nuisance_dim) or None
+        Encoded nuisance for the decoder; None when ``X`` only carries the
+        frames (embedding).
+    targets : dict of str -> Tensor of shape (n_frames, ...)
+        Per-scrubber targets (class indices or standardised values).
+    start, stop : Tensor of shape (n_frames,), int64
+        Recording boundaries of each frame.
+    centers : Tensor of shape (n_windows,), int64
+        Centre frame of every window of the dataset.
+    window : int
+        Frames per window (odd).
+    """
+
+    def __init__(self, frames, nuisance, targets, start, stop, centers, window):
+        n_frames = len(start)
+        self.names = list(frames)
+        self.shapes = [tuple(value.shape[1:]) for value in frames.values()]
+        self.widths = [math.prod(shape) for shape in self.shapes]
+        self.frames = torch.cat([value.reshape(n_frames, -1) for value in frames.values()], 1)
+        self.nuisance = nuisance
+        self.targets = targets
+        self.start = start
+        self.stop = stop
+        self.centers = centers
+        self.offsets = torch.arange(window, device=centers.device) - window // 2
+
+    def __len__(self):
+        return len(self.centers)
+
+    @property
+    def device(self):
+        """Device of the frames and of the position tensors that index them."""
+        return self.centers.device
+
+    def __getitem__(self, positions):
+        """The batch of windows at ``positions``.
+
+        Parameters
+        ----------
+        positions : LongTensor of shape (B,)
+            Positions in ``centers``, on the dataset's device.
+
+        Returns
+        -------
+        X : dict
+            ``"frames"``: dict of str -> Tensor of shape (B, window, ...);
+            ``"nuisance"``: Tensor of shape (B, nuisance_dim), when the
+            dataset has a nuisance.
+        y : dict of str -> Tensor of shape (B, ...)
+            Scrubber targets of the windows' centre frames.
+        """
+        centers = self.centers[positions]
+        index = centers[:, None] + self.offsets
+        index = torch.minimum(
+            torch.maximum(index, self.start[centers, None]), self.stop[centers, None] - 1
+        )
+        gathered = self.frames[index]
+        columns = torch.split(gathered, self.widths, dim=-1)
+        frames = {
+            name: column.reshape(*index.shape, *shape)
+            for name, column, shape in zip(self.names, columns, self.shapes)
+        }
+        X = {"frames": frames}
+        if self.nuisance is not None:
+            X["nuisance"] = self.nuisance[centers]
+        y = {name: value[centers] for name, value in self.targets.items()}
+        return X, y
+
+    def subset(self, mask):
+        """The windows where ``mask`` is True, sharing the frame storage.
+
+        Parameters
+        ----------
+        mask : BoolTensor of shape (n_windows,)
+
+        Returns
+        -------
+        subset : WindowDataset
+        """
+        subset = copy.copy(self)
+        subset.centers = self.centers[mask]
+        return subset
+
+
+class LatentDataset(Dataset):
+    """Latent codes with the nuisance to decode them with.
+
+    Parameters
+    ----------
+    z : Tensor of shape (n, n_components)
+    nuisance : Tensor of shape (n, nuisance_dim)
+    """
+
+    def __init__(self, z, nuisance):
+        self.z = z
+        self.nuisance = nuisance
+
+    def __len__(self):
+        return len(self.z)
+
+    @property
+    def device(self):
+        """Device of the codes and of the position tensors that index them."""
+        return self.z.device
+
+    def __getitem__(self, positions):
+        """``({"z": ..., "nuisance": ...}, {})`` of the codes at ``positions``."""
+        return {"z": self.z[positions], "nuisance": self.nuisance[positions]}, {}
+
+
+class BatchLoader:
+    """Iterate over a dataset in whole batches drawn from an index tensor.
+
+    The drop-in for a DataLoader (skorch's ``iterator_train`` and
+    ``iterator_valid``) over datasets indexed by a LongTensor of positions,
+    such as :class:`WindowDataset`: each batch is one indexing call, with no
+    per-item fetch and no collation.
+
+    Parameters
+    ----------
+    dataset : WindowDataset or LatentDataset
+        Supports ``len``, ``device`` and indexing with a LongTensor of
+        positions on that device.
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new permutation every epoch.
+    generator : torch.Generator, default=None
+        Source of the permutations, on the dataset's device.
+    drop_lone : bool, default=False
+        Drop a last batch holding a single item (batch normalisation cannot
+        train on one window).
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, drop_lone=False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.drop_lone = drop_lone
+
+    def _n_items(self):
+        n = len(self.dataset)
+        if self.drop_lone and n > 1 and n % self.batch_size == 1:
+            return n - 1
+        return n
+
+    def __len__(self):
+        return -(-self._n_items() // self.batch_size)
+
+    def __iter__(self):
+        n, device = len(self.dataset), self.dataset.device
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator, device=device)
+        else:
+            order = torch.arange(n, device=device)
+        for begin in range(0, self._n_items(), self.batch_size):
+            yield self.dataset[order[begin : begin + self.batch_size]]
+

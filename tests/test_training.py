@@ -1,0 +1,270 @@
+"""The solver: batched window datasets, loss, epoch scores, validation split, precision."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from skorch.history import History
+
+from sklearn_scrubvae import ScrubbedCVAE
+from sklearn_scrubvae._dataset import BatchLoader, WindowDataset
+from sklearn_scrubvae._training import EpochMean, RecordingChunkSplit
+from sklearn_scrubvae._windows import compute_segments, full_window_centers, recording_chunks
+
+TINY = dict(
+    n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, max_iter=1,
+    batch_size=64, random_state=0,
+)
+
+
+def make_frames(n_frames=300, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames)
+    X = np.column_stack([np.sin(t / (3 + k)) for k in range(4)]) + 0.1 * rng.normal(size=(n_frames, 4))
+    groups = np.repeat([0, 1, 2], [n_frames * 3 // 10, n_frames * 4 // 10, n_frames * 3 // 10])
+    table = pd.DataFrame({"animal": pd.Categorical(groups), "speed": rng.normal(size=n_frames)})
+    return X, table, groups
+
+
+def naive_window(values, center, start, stop, window):
+    """The window of ``values`` around ``center``, edge frames repeated, by a Python loop."""
+    rows = [min(max(center + k, start), stop - 1) for k in range(-(window // 2), window // 2 + 1)]
+    return values[rows]
+
+
+# ------------------------------------------------------------------- dataset
+
+
+def test_batched_gather_equals_window_by_window_slicing():
+    rng = np.random.default_rng(1)
+    groups = np.repeat([0, 1], [7, 11])
+    start, stop = compute_segments(18, groups)
+    frames = {"rot": rng.normal(size=(18, 3, 2)), "root": rng.normal(size=(18, 4))}
+    nuisance = rng.normal(size=(18, 2))
+    target = rng.integers(0, 3, size=18)
+    centers = np.arange(18)  # every frame, so edge windows are clipped
+    dataset = WindowDataset(
+        {k: torch.as_tensor(v) for k, v in frames.items()}, torch.as_tensor(nuisance),
+        {"animal": torch.as_tensor(target)}, torch.as_tensor(start), torch.as_tensor(stop),
+        torch.as_tensor(centers), window=5,
+    )
+    positions = torch.tensor([0, 17, 6, 7, 3])
+    X, y = dataset[positions]
+    for name, values in frames.items():
+        expected = np.stack(
+            [naive_window(values, c, start[c], stop[c], 5) for c in centers[positions.numpy()]]
+        )
+        np.testing.assert_array_equal(X["frames"][name].numpy(), expected)
+    np.testing.assert_array_equal(X["nuisance"].numpy(), nuisance[positions.numpy()])
+    np.testing.assert_array_equal(y["animal"].numpy(), target[positions.numpy()])
+
+
+@pytest.mark.parametrize("n, drop_lone, sizes", [(130, False, [64, 64, 2]), (129, True, [64, 64]),
+                                                 (129, False, [64, 64, 1])])
+def test_batch_loader_covers_every_window_once(n, drop_lone, sizes):
+    centers = torch.arange(n)
+    dataset = WindowDataset(
+        {"x": torch.arange(n, dtype=torch.float32)[:, None]}, None, {}, torch.zeros(n, dtype=torch.long),
+        torch.full((n,), n), centers, window=1,
+    )
+    generator = torch.Generator().manual_seed(0)
+    loader = BatchLoader(dataset, 64, shuffle=True, generator=generator, drop_lone=drop_lone)
+    epochs = [[X["frames"]["x"][:, 0, 0].long() for X, _ in loader] for _ in range(2)]
+    assert len(loader) == len(sizes)
+    for batches in epochs:
+        assert [len(b) for b in batches] == sizes
+        seen = torch.cat(batches)
+        assert len(set(seen.tolist())) == len(seen)
+    assert not torch.equal(torch.cat(epochs[0]), torch.cat(epochs[1]))  # reshuffled
+    unshuffled = torch.cat([X["frames"]["x"][:, 0, 0] for X, _ in BatchLoader(dataset, 64)])
+    np.testing.assert_array_equal(unshuffled.numpy(), np.arange(n))
+
+
+def test_solver_loss_and_gradients_equal_a_plain_computation():
+    """One batch through skorch's infer/get_loss matches a hand-written forward pass."""
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, lam=3.0, beta=0.5, **TINY)
+    est.fit(X, table, groups=groups)
+    frames, _ = est.input_.frames(est._validate_frames(X, reset=False))
+    start, stop = compute_segments(len(X), groups)
+    centers = full_window_centers(start, stop, est.window)
+    dataset = est._window_dataset(frames, start, stop, centers, table, with_targets=True)
+    positions = torch.arange(10, 90)
+    net, module = est.net_, est.module_
+    module.train()
+
+    net.generator = torch.Generator().manual_seed(5)
+    Xb, yb = dataset[positions]
+    module.zero_grad()
+    loss = net.get_loss(net.infer(Xb), yb, X=Xb, training=True)
+    loss.backward()
+    fast = [p.grad.clone() for p in module.parameters() if p.grad is not None]
+
+    features = frames["features"]
+    windows = np.stack([naive_window(features, c, start[c], stop[c], 5) for c in centers[10:90]])
+    encoded, targets = est.nuisance_encoder_.transform(table, len(X))
+    module.zero_grad()
+    plain_frames = {"features": torch.as_tensor(windows)}
+    mu, kl, decoded = module(
+        plain_frames, torch.as_tensor(encoded[centers[10:90]]),
+        generator=torch.Generator().manual_seed(5),
+    )
+    penalty = sum(
+        scrubber.penalty(mu, torch.as_tensor(targets[name][centers[10:90]]))
+        for name, scrubber in module.scrubbers.items()
+    )
+    reconstruction = module.representation.reconstruction_error(decoded, plain_frames)
+    plain = reconstruction.mean() + 0.5 * kl.mean() + 3.0 * penalty
+    plain.backward()
+    slow = [p.grad.clone() for p in module.parameters() if p.grad is not None]
+
+    torch.testing.assert_close(loss, plain)
+    assert len(fast) == len(slow) > 0
+    for a, b in zip(fast, slow):
+        torch.testing.assert_close(a, b)
+
+
+# ---------------------------------------------------------- validation split
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5])
+def test_recording_chunks_hold_out_the_end_of_every_recording(fraction):
+    groups = np.repeat(["a", "b", "c", "d"], [40, 103, 61, 9])
+    start, stop = compute_segments(len(groups), groups)
+    centers = full_window_centers(start, stop, window=7)
+    held = recording_chunks(centers, start, fraction)
+    for recording in np.unique(start):
+        mine = held[start[centers] == recording]
+        n_held = max(1, round(fraction * len(mine)))
+        assert mine.sum() == n_held
+        assert not mine[: len(mine) - n_held].any() and mine[len(mine) - n_held :].all()
+
+
+def test_recording_chunks_keep_both_sides_of_short_recordings():
+    start = np.repeat([0, 5, 6], [5, 1, 2])
+    held = recording_chunks(np.arange(8), start, 0.5)
+    # 5 windows -> round(2.5) = 2 held; 1 window -> none; 2 windows -> 1
+    np.testing.assert_array_equal(held, [0, 0, 0, 1, 1, 0, 0, 1])
+
+
+def test_early_stopping_validates_on_every_recording():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber="qd", nuisance=["animal"], early_stopping=True,
+                       validation_fraction=0.2, **TINY)
+    est.fit(X, table, groups=groups)
+    start, stop = compute_segments(len(X), groups)
+    centers = full_window_centers(start, stop, est.window)
+    expected = sum(round(0.2 * n) for n in np.unique(start[centers], return_counts=True)[1])
+    assert sum(b["valid_batch_size"] for b in est.history_[-1]["batches"]
+               if "valid_batch_size" in b) == expected
+    frames, _ = est.input_.frames(X)
+    dataset = est._window_dataset(frames, start, stop, centers, table, with_targets=True)
+    train, valid = RecordingChunkSplit(0.2)(dataset)
+    assert len(train) + len(valid) == len(centers) and len(valid) == expected
+    animals = set(table["animal"].to_numpy()[valid.centers.numpy()])
+    assert animals == {0, 1, 2}  # every class is validated, not only the first recording's
+
+
+# --------------------------------------------------------------- epoch scores
+
+
+def test_epoch_mean_weighs_batches_by_size_and_stores_floats():
+    history = History()
+    history.new_epoch()
+    for size, value in [(64, 1.0), (64, 2.0), (8, 10.0)]:
+        history.new_batch()
+        history.record_batch("train_batch_size", size)
+        history.record_batch("train_kl", torch.tensor(value))
+    score = EpochMean("train_kl", lower_is_better=None, on_train=True).initialize()
+    score.on_epoch_end(type("Net", (), {"history": history})())
+    assert history[-1, "train_kl"] == pytest.approx((64 + 128 + 80) / 136)
+    assert history[-1, "batches", :, "train_kl"] == [1.0, 2.0, 10.0]
+    assert all(type(v) is float for v in history[-1, "batches", :, "train_kl"])
+    assert "train_kl_best" not in history[-1]
+
+
+def test_fitted_history_holds_weighted_term_means():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, **{**TINY, "max_iter": 2})
+    est.fit(X, table, groups=groups)
+    for epoch in est.history_:
+        batches = epoch["batches"]
+        sizes = [b["train_batch_size"] for b in batches]
+        assert len(set(sizes)) == 2  # a short last batch makes weighting matter
+        for term in ["loss", "reconstruction", "kl", "penalty", "animal_penalty", "speed_penalty"]:
+            values = [b[f"train_{term}"] for b in batches]
+            assert all(type(v) is float for v in values)
+            assert epoch[f"train_{term}"] == pytest.approx(np.average(values, weights=sizes))
+        assert epoch["train_penalty"] == pytest.approx(
+            epoch["train_animal_penalty"] + epoch["train_speed_penalty"], abs=1e-5
+        )
+    assert est.loss_curve_ == [e["train_loss"] for e in est.history_]
+
+
+# ------------------------------------------------------- precision, compile
+
+
+def test_bf16_training_reaches_the_float32_loss():
+    X, table, groups = make_frames(600)
+    params = dict(scrubber=None, nuisance=["speed"], n_components=4, window=9,
+                  hidden_channels=(16,), kernel_size=3, max_iter=5, batch_size=128,
+                  learning_rate=1e-2, random_state=0)
+    losses = {
+        precision: ScrubbedCVAE(precision=precision, **params).fit(X, table, groups=groups)
+        .loss_curve_ for precision in ["32", "bf16"]
+    }
+    assert losses["32"][-1] < losses["32"][0] - 2.0  # it learns
+    assert losses["bf16"] != losses["32"]  # bf16 arithmetic was used
+    assert losses["bf16"][-1] == pytest.approx(losses["32"][-1], rel=0.02)
+
+
+def test_bad_precision_is_rejected():
+    X, table, groups = make_frames()
+    with pytest.raises(ValueError, match="'precision' parameter"):
+        ScrubbedCVAE(precision="fp16", **TINY).fit(X, table)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
+def test_compiled_network_trains_and_pickles():
+    import pickle
+
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], compile=True, **TINY)
+    reference = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY)
+    est.fit(X, table, groups=groups)
+    reference.fit(X, table, groups=groups)
+    assert est.loss_curve_ == pytest.approx(reference.loss_curve_, rel=1e-4)
+    Z = est.transform(X, groups=groups)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).transform(X, groups=groups), Z)
+
+
+# ----------------------------------------------------------------------- GPU
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@cuda
+def test_cuda_training_uses_tf32_and_restores_the_setting():
+    from sklearn_scrubvae._device import fast_float32
+
+    before = torch.backends.cuda.matmul.fp32_precision
+    with fast_float32(torch.device("cuda")):
+        assert torch.backends.cuda.matmul.fp32_precision == "tf32"
+    assert torch.backends.cuda.matmul.fp32_precision == before
+
+
+@cuda
+@pytest.mark.parametrize("precision", ["32", "bf16"])
+def test_cuda_fit_transform_and_cpu_round_trip(precision):
+    import pickle
+
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber="qd", nuisance=["animal"], device="cuda", precision=precision,
+                       **TINY).fit(X, table, groups=groups)
+    assert est.device_.type == "cuda"
+    Z = est.transform(X, groups=groups)
+    assert np.isfinite(Z).all() and np.isfinite(est.score(X, table, groups=groups))
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(restored.transform(X, groups=groups), Z, atol=1e-2)
