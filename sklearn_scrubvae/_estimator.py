@@ -19,6 +19,7 @@ from ._device import (
 )
 from ._inputs import FeatureInput, SkeletonInput
 from ._nuisance import NuisanceEncoder
+from ._persistence import load_estimator, save_estimator
 from ._training import RecordingChunkSplit, ScrubbedVAENet, make_callbacks
 from ._windows import clean_windows, compute_segments, full_window_centers
 from .nn.model import ScrubbedVAE
@@ -739,3 +740,45 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = self.skeleton is not None
         return tags
 
+    # ---------------------------------------------------------- persistence
+
+    def save(self, path):
+        """Write the fitted model to one file, without pickle.
+
+        The file (safetensors) holds the module's weights and scrubber
+        state as tensors, and the parameters, fitted attributes, training
+        history and the package and torch versions as JSON. It is written
+        to a temporary name and renamed, so an interrupted save leaves no
+        truncated file. Pickle and joblib work as well; this format runs no
+        code when loaded.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, conventionally ending in ``.safetensors``.
+        """
+        check_is_fitted(self)
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Load a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str, torch.device or None, default=None
+            Where to run the model. None: the device it was trained on when
+            available here, else the CPU (with a warning).
+
+        Returns
+        -------
+        estimator : ScrubbedCVAE
+            Fitted; ``transform`` gives the saved model's output.
+
+        Warns
+        -----
+        InconsistentVersionWarning
+            When the file was written by another version of the package.
+        """
+        return load_estimator(cls, path, device=device)
