@@ -1,0 +1,64 @@
+"""A plain-text per-epoch log for training runs."""
+
+import datetime
+import sys
+import time
+
+from skorch.callbacks import Callback
+
+# Epoch scores worth a column, in this order, when the history has them.
+LOGGED_PREFIXES = ("train_loss", "valid_loss", "train_reconstruction", "train_kl", "train_penalty")
+
+
+def format_duration(seconds):
+    """``h:mm:ss`` text of a duration in seconds."""
+    return str(datetime.timedelta(seconds=round(seconds)))
+
+
+def _is_score(key, value):
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not key.endswith("_best")
+    )
+
+
+class EpochLog(Callback):
+    """Print one line per epoch: ``epoch i/N``, the losses, elapsed time and ETA.
+
+    The line is plain text (no colour codes, no table borders), so it reads
+    the same in a terminal, a notebook and a log file.
+
+    Parameters
+    ----------
+    sink : callable, default=None
+        Receives each line; None prints to ``sys.stdout`` and flushes.
+    """
+
+    def __init__(self, sink=None):
+        self.sink = sink
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.start_time_ = time.perf_counter()
+        self.first_epoch_ = len(net.history)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        done = len(net.history) - self.first_epoch_
+        total = net.max_epochs
+        elapsed = time.perf_counter() - self.start_time_
+        remaining = elapsed / done * max(total - done, 0)
+        scores = [
+            f"{key} {row[key]:.4g}"
+            for prefix in LOGGED_PREFIXES
+            for key in sorted(row)
+            if key.startswith(prefix) and _is_score(key, row[key])
+        ]
+        line = (
+            f"epoch {row['epoch']}/{self.first_epoch_ + total}  " + "  ".join(scores)
+            + f"  [{format_duration(elapsed)} elapsed, ETA {format_duration(remaining)}]"
+        )
+        if self.sink is None:
+            print(line, file=sys.stdout, flush=True)
+        else:
+            self.sink(line)
