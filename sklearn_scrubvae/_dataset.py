@@ -13,6 +13,28 @@ import torch
 from torch.utils.data import Dataset
 
 
+def _side_by_side(columns):
+    """Concatenate (n, w_i) blocks along columns; no copy if they already are.
+
+    Per-frame inputs derived in host memory are allocated as column blocks
+    of one matrix (see ``_inputs.side_by_side``); that matrix is then used
+    as it is, so the largest array of a fit is never held twice.
+    """
+    first, widths = columns[0], [column.shape[1] for column in columns]
+    width = sum(widths)
+    offsets = first.storage_offset() + torch.cumsum(torch.tensor([0] + widths[:-1]), 0)
+    adjacent = all(
+        column.device == first.device
+        and column.untyped_storage().data_ptr() == first.untyped_storage().data_ptr()
+        and column.stride() == (width, 1)
+        and column.storage_offset() == int(offset)
+        for column, offset in zip(columns, offsets)
+    )
+    if adjacent:
+        return first.as_strided((first.shape[0], width), (width, 1))
+    return torch.cat(columns, 1)
+
+
 class WindowDataset(Dataset):
     """Windows of frames, addressed by their centre frame.
 
@@ -25,7 +47,8 @@ class WindowDataset(Dataset):
     Parameters
     ----------
     frames : dict of str -> Tensor of shape (n_frames, ...)
-        Per-frame model inputs, on the training device.
+        Per-frame model inputs; put side by side in one matrix on the
+        device of ``centers``.
     nuisance : Tensor of shape (n_frames, nuisance_dim) or None
         Encoded nuisance for the decoder; None when ``X`` only carries the
         frames (embedding).
@@ -44,7 +67,9 @@ class WindowDataset(Dataset):
         self.names = list(frames)
         self.shapes = [tuple(value.shape[1:]) for value in frames.values()]
         self.widths = [math.prod(shape) for shape in self.shapes]
-        self.frames = torch.cat([value.reshape(n_frames, -1) for value in frames.values()], 1)
+        self.frames = _side_by_side(
+            [value.reshape(n_frames, -1) for value in frames.values()]
+        ).to(centers.device)
         self.nuisance = nuisance
         self.targets = targets
         self.start = start
@@ -175,12 +200,22 @@ class BatchLoader:
     def __len__(self):
         return -(-self._n_items() // self.batch_size)
 
-    def __iter__(self):
+    def batch_positions(self):
+        """Positions in the dataset of each batch of an epoch.
+
+        Yields
+        ------
+        positions : LongTensor of shape (batch_size,) (the last may be shorter)
+        """
         n, device = len(self.dataset), self.dataset.device
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator, device=device)
         else:
             order = torch.arange(n, device=device)
         for begin in range(0, self._n_items(), self.batch_size):
-            yield self.dataset[order[begin : begin + self.batch_size]]
+            yield order[begin : begin + self.batch_size]
+
+    def __iter__(self):
+        for positions in self.batch_positions():
+            yield self.dataset[positions]
 

@@ -145,3 +145,31 @@ def seeded(seed):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+DEVICE_MEMORY_SHARE = 0.5
+"""Largest share of an accelerator's free memory that training frames may take."""
+
+
+def frames_fit_on_device(nbytes, device):
+    """Whether ``nbytes`` of per-frame inputs should live on ``device``.
+
+    On the CPU they always do (host memory is the device). On CUDA they do
+    when they take at most :data:`DEVICE_MEMORY_SHARE` of the free memory,
+    leaving the rest to the network's activations; otherwise frames stay
+    in host memory and each batch is moved to the device. Other
+    accelerators (MPS) keep the frames on the device.
+
+    Parameters
+    ----------
+    nbytes : int
+    device : torch.device
+
+    Returns
+    -------
+    fits : bool
+    """
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes <= DEVICE_MEMORY_SHARE * free

@@ -1,6 +1,7 @@
 """ScrubbedCVAE: the scikit-learn estimator."""
 
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -8,8 +9,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _distributed
 from ._dataset import LatentDataset, WindowDataset
 from ._device import (
+    frames_fit_on_device,
     PRECISIONS,
     check_precision,
     draw_seed,
@@ -17,9 +20,10 @@ from ._device import (
     resolve_device,
     seeded,
 )
-from ._inputs import FeatureInput, SkeletonInput
+from ._inputs import FeatureInput, SkeletonInput, check_frames_chunked, iter_chunks
 from ._nuisance import NuisanceEncoder
 from ._persistence import load_estimator, save_estimator
+from ._run import continue_from, run_epochs, training_callbacks
 from ._training import RecordingChunkSplit, ScrubbedVAENet, make_callbacks
 from ._windows import clean_windows, compute_segments, full_window_centers
 from .nn.model import ScrubbedVAE
@@ -127,6 +131,26 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         two or more).
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
+    warm_start : bool, default=False
+        When fitted already, continue training from the fitted weights,
+        optimiser and scrubber state for ``max_iter`` more epochs instead of
+        starting afresh (as scikit-learn's MLP does); ``n_iter_``,
+        ``loss_curve_`` and ``history_`` accumulate. The input
+        standardisation and nuisance encoding of the first fit are kept.
+    checkpoint_dir : str, path-like or None, default=None
+        Directory where the whole training state (weights, optimiser,
+        scrubber state, random generators, history) is written atomically
+        every ``checkpoint_every`` epochs. Fitting again with the same
+        directory, parameters and data resumes from the last checkpoint and
+        runs the epochs left up to ``max_iter``. A checkpoint of another run
+        is refused with an error.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints; at most this many are lost in a crash.
+    on_divergence : {"raise", "warn"}, default="raise"
+        What a non-finite training loss does. Training stops at the end of
+        that epoch and the model of the last epoch with a finite loss is
+        restored; then "raise" raises a FloatingPointError naming the epoch
+        and likely causes, "warn" keeps that model with a warning.
     device : str, default="auto"
         Torch device; "auto" picks CUDA, then MPS, then the CPU.
     precision : {"32", "bf16"}, default="32"
@@ -231,6 +255,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 0.5, closed="right")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
+        "on_divergence": [StrOptions({"raise", "warn"})],
         "device": [str, torch.device],
         "precision": [StrOptions(set(PRECISIONS))],
         "compile": ["boolean"],
@@ -269,6 +297,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
+        on_divergence="raise",
         device="auto",
         precision="32",
         compile=False,
@@ -303,6 +335,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.on_divergence = on_divergence
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -335,11 +371,13 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self : ScrubbedCVAE
         """
         self._check_params()
-        X = self._validate_frames(X, reset=True)
+        warm = self.warm_start and hasattr(self, "net_")
+        X = self._validate_frames(X, reset=not warm)
         n_frames = X.shape[0]
         table = nuisance if nuisance is not None else y
-        self._fit_nuisance(table, n_frames)
-        self.input_ = self._make_input().fit(X, groups=groups, window=self.window)
+        if not warm:  # a warm start keeps the encodings its weights were trained on
+            self._fit_nuisance(table, n_frames)
+            self.input_ = self._make_input().fit(X, groups=groups, window=self.window)
         frames, valid = self.input_.frames(X, groups)
         start, stop = compute_segments(n_frames, groups)
         centers = full_window_centers(start, stop, self.window, self.stride, valid)
@@ -353,22 +391,33 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             )
         self.n_windows_ = len(centers)
         self.device_ = resolve_device(self.device)
-        check_precision(self.precision, self.device_)
         seed = draw_seed(self.random_state)
+        if _distributed.is_distributed():
+            self.device_ = _distributed.setup_process_group(self.device_)
+            seed = _distributed.broadcast_seed(seed, self.device_)
+        check_precision(self.precision, self.device_)
         generator = make_generator(seed, self.device_)
-        with seeded(seed):
-            module = self._build_module(generator)
+        previous = self.net_ if warm else None
+        if warm:
+            module = self.module_
+        else:
+            with seeded(seed):
+                module = self._build_module(generator)
         self.net_ = self._make_net(module, generator)
+        self.net_.initialize()
+        if warm:
+            continue_from(self.net_, previous)
         dataset = self._window_dataset(frames, start, stop, centers, table, with_targets=True)
         try:
-            self.net_.fit(dataset)
+            run_epochs(self, self.net_, dataset, warm=warm)
         finally:
             # Generators stay out of the fitted model (a CUDA generator could
             # not be unpickled on a CPU-only machine).
             self.net_.generator = None
             self.net_.iterator_train__generator = None
-        self.loss_curve_ = [float(loss) for loss in self.history_[:, "train_loss"]]
-        self.n_iter_ = len(self.history_)
+            # Also after a divergence error: the restored model stays usable.
+            self.loss_curve_ = [float(row["train_loss"]) for row in self.history_]
+            self.n_iter_ = len(self.history_)
         return self
 
     def fit_transform(self, X, y=None, *, nuisance=None, groups=None):
@@ -399,14 +448,21 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_frames(X, reset=False)
-        frames, valid = self.input_.frames(X, groups)
-        start, stop = compute_segments(X.shape[0], groups)
-        centers = np.arange(X.shape[0])
-        Z = np.full((X.shape[0], self.n_components), np.nan)
-        usable = clean_windows(centers, start, stop, self.window, valid)
-        if usable.any():
-            dataset = self._window_dataset(frames, start, stop, centers[usable], nuisance=False)
-            Z[usable] = self._predict(dataset)
+        n_frames = X.shape[0]
+        compute_segments(n_frames, groups)  # checks groups
+        groups = None if groups is None else np.asarray(groups)
+        Z = np.full((n_frames, self.n_components), np.nan)
+        # Frames are embedded chunk by chunk (each read with the context its
+        # windows need), so X may be far larger than memory.
+        for lo, begin, end, hi in iter_chunks(n_frames, pad=self.window // 2 + self.input_.context):
+            part = None if groups is None else groups[lo:hi]
+            frames, valid = self.input_.frames(X[lo:hi], part)
+            start, stop = compute_segments(hi - lo, part)
+            centers = np.arange(begin - lo, end - lo)
+            usable = clean_windows(centers, start, stop, self.window, valid)
+            if usable.any():
+                dataset = self._window_dataset(frames, start, stop, centers[usable], nuisance=False)
+                Z[begin:end][usable] = self._predict(dataset)
         return Z
 
     def inverse_transform(self, X, *, nuisance=None):
@@ -575,16 +631,16 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self.skeleton_ = None if self.skeleton is None else get_skeleton(self.skeleton)
             self._poses_3d_ = poses_3d
         if self.skeleton_ is None:
-            return validate_data(self, X, reset=reset, dtype=np.float64)
+            return self._validate_array(X, reset, allow_nan=False)
         if poses_3d:
-            X = np.asarray(X, dtype=np.float64)
+            X = X if isinstance(X, np.memmap) else np.asarray(X, dtype=np.float64)
             if X.shape[1:] != (self.skeleton_.n_keypoints, 3):
                 raise ValueError(
                     f"Poses must have shape (n_frames, {self.skeleton_.n_keypoints}, 3) for "
                     f"this skeleton, got {X.shape}."
                 )
             X = X.reshape(len(X), -1)
-        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+        X = self._validate_array(X, reset, allow_nan=True)
         if X.shape[1] != 3 * self.skeleton_.n_keypoints:
             raise ValueError(
                 f"X has {X.shape[1]} features but the skeleton has "
@@ -592,9 +648,25 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
                 f"(n_frames, {self.skeleton_.n_keypoints}, 3) or "
                 f"(n_frames, {3 * self.skeleton_.n_keypoints})."
             )
-        if np.isinf(X).any():
+        if not isinstance(X, np.memmap) and np.isinf(X).any():
             raise ValueError("X contains infinity; mark missing keypoints with NaN.")
         return X.reshape(len(X), self.skeleton_.n_keypoints, 3)
+
+    def _validate_array(self, X, reset, allow_nan):
+        """``validate_data``, except that a memory map is checked chunk by chunk.
+
+        A memory-mapped X (``np.load(..., mmap_mode="r")``) is not copied:
+        its first row goes through ``validate_data`` (shape, feature count),
+        then every value is checked in chunks; float32 stays float32.
+        """
+        finite = "allow-nan" if allow_nan else True
+        if not isinstance(X, np.memmap):
+            return validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=finite)
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-D memory-mapped X, got shape {X.shape}.")
+        validate_data(self, X[:1], reset=reset, dtype=None, ensure_all_finite=finite)
+        check_frames_chunked(X, allow_nan)
+        return X
 
     def _fit_nuisance(self, table, n_frames):
         if not self._needs_nuisance():
@@ -679,7 +751,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             train_split=(
                 RecordingChunkSplit(self.validation_fraction) if self.early_stopping else None
             ),
-            callbacks=make_callbacks(
+            callbacks=training_callbacks(self) + make_callbacks(
                 verbose=self.verbose,
                 gradient_clip=self.gradient_clip,
                 early_stopping=self.early_stopping,
@@ -694,8 +766,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _window_dataset(
         self, frames, start, stop, centers, table=None, with_targets=False, nuisance=True
     ):
-        """Device-resident :class:`WindowDataset` of the windows centred on ``centers``.
+        """:class:`WindowDataset` of the windows centred on ``centers``.
 
+        It lives on the device when its frames fit there, else in host
+        memory, and batches move to the device one by one.
         ``nuisance=False`` leaves the decoder nuisance out of the batches
         (embedding only); ``with_targets`` adds the scrubber targets.
         """
@@ -705,13 +779,14 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             encoded_v, targets = self.nuisance_encoder_.transform(table, n_frames)
             if self.conditional:
                 decoder_v = encoded_v
-        device = self.device_
+        nbytes = sum(value.nbytes for value in frames.values())
+        device = self.device_ if frames_fit_on_device(nbytes, self.device_) else torch.device("cpu")
         scrub_targets = {
             self._scrubber_key(column): torch.as_tensor(targets[column], device=device)
             for column in (self.scrubbers_ if with_targets else [])
         }
         return WindowDataset(
-            frames={k: torch.as_tensor(v, device=device) for k, v in frames.items()},
+            frames={k: torch.as_tensor(v) for k, v in frames.items()},
             nuisance=torch.as_tensor(decoder_v, device=device) if nuisance else None,
             targets=scrub_targets,
             start=torch.as_tensor(start, device=device),

@@ -1,4 +1,9 @@
-"""Per-frame model inputs: how X becomes frames and decoded windows become X again."""
+"""Per-frame model inputs: how X becomes frames and decoded windows become X again.
+
+Frames are derived chunk by chunk, so that X may be a memory-mapped array
+much larger than memory: only one chunk of X is read and converted at a
+time, and the float32 frames are written into preallocated arrays.
+"""
 
 import numpy as np
 
@@ -11,8 +16,92 @@ from .pose import (
 )
 
 
+CHUNK_FRAMES = 1 << 16
+"""Frames read from X at a time when deriving model inputs."""
+
+
+def iter_chunks(n_frames, pad=0, chunk_size=None):
+    """Split ``range(n_frames)`` into chunks, each with ``pad`` frames of context.
+
+    Parameters
+    ----------
+    n_frames : int
+    pad : int, default=0
+        Frames of context on each side of a chunk (clipped to the array).
+    chunk_size : int, default=None
+        Frames per chunk; None uses :data:`CHUNK_FRAMES`.
+
+    Yields
+    ------
+    lo, begin, end, hi : int
+        The chunk is ``[begin, end)``; its padded extent ``[lo, hi)``.
+    """
+    chunk_size = CHUNK_FRAMES if chunk_size is None else chunk_size
+    for begin in range(0, n_frames, chunk_size):
+        end = min(begin + chunk_size, n_frames)
+        yield max(begin - pad, 0), begin, end, min(end + pad, n_frames)
+
+
+def check_frames_chunked(X, allow_nan):
+    """Check every value of a large float array in chunks, without a copy.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_frames, ...), floating dtype
+        Typically a memory map (``np.load(..., mmap_mode="r")``).
+    allow_nan : bool
+        Whether NaN marks missing values (pose mode); infinity never passes.
+
+    Raises
+    ------
+    ValueError
+        If X holds infinity, or NaN when ``allow_nan`` is False.
+    """
+    if X.dtype.kind != "f":
+        raise ValueError(f"A memory-mapped X must hold floats, got dtype {X.dtype}.")
+    for _, begin, end, _ in iter_chunks(len(X)):
+        chunk = X[begin:end]
+        if np.isinf(chunk).any():
+            raise ValueError(
+                "Input X contains infinity"
+                + ("; mark missing keypoints with NaN." if allow_nan else ".")
+            )
+        if not allow_nan and np.isnan(chunk).any():
+            raise ValueError("Input X contains NaN.")
+
+
+def side_by_side(n_frames, shapes):
+    """Per-frame float32 arrays that are column blocks of one matrix.
+
+    The datasets of the training loop keep every per-frame input side by
+    side in one (n_frames, width) matrix; allocating them that way here
+    lets it be used without a copy.
+
+    Parameters
+    ----------
+    n_frames : int
+    shapes : dict of str -> tuple of int
+        Per-frame shape of each array.
+
+    Returns
+    -------
+    arrays : dict of str -> ndarray of shape (n_frames, *shape), float32
+        Views of one C-contiguous (n_frames, width) matrix, in order.
+    """
+    widths = [int(np.prod(shape)) for shape in shapes.values()]
+    matrix = np.empty((n_frames, sum(widths)), np.float32)
+    bounds = np.cumsum([0] + widths)
+    return {
+        name: matrix[:, lo:hi].reshape((n_frames,) + shape)
+        for (name, shape), lo, hi in zip(shapes.items(), bounds[:-1], bounds[1:])
+    }
+
+
 class FeatureInput:
     """Generic continuous features, standardised per feature.
+
+    A frame with a NaN feature is unusable: windows touching it are left
+    out of training and get no embedding of their own.
 
     Attributes
     ----------
@@ -21,9 +110,21 @@ class FeatureInput:
     """
 
     def fit(self, X, groups=None, window=1):
-        """Learn per-feature mean and scale of ``X`` (n_frames, n_features)."""
-        self.mean_ = X.mean(axis=0)
-        scale = X.std(axis=0)
+        """Learn per-feature mean and scale of ``X`` (n_frames, n_features).
+
+        Two passes over chunks of X, accumulated in float64; NaN values are
+        left out.
+        """
+        chunks = list(iter_chunks(len(X)))
+        counts = sum((~np.isnan(X[b:e])).sum(axis=0) for _, b, e, _ in chunks)
+        if np.any(counts == 0):
+            raise ValueError(
+                f"Feature(s) {np.flatnonzero(counts == 0).tolist()} of X are NaN in every frame."
+            )
+        total = sum(np.nansum(X[b:e], axis=0, dtype=np.float64) for _, b, e, _ in chunks)
+        self.mean_ = total / counts
+        squares = sum(np.nansum((X[b:e] - self.mean_) ** 2, axis=0) for _, b, e, _ in chunks)
+        scale = np.sqrt(squares / counts)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         return self
 
@@ -38,11 +139,21 @@ class FeatureInput:
         Returns
         -------
         frames : dict
-            ``"features"``: float32 array of shape (n_frames, n_features).
-        valid : None
-            Every frame is usable (generic inputs are checked to be finite).
+            ``"features"``: float32 array of shape (n_frames, n_features),
+            zeros in unusable frames.
+        valid : ndarray of bool, shape (n_frames,)
+            Frames without NaN.
         """
-        return {"features": ((X - self.mean_) / self.scale_).astype(np.float32)}, None
+        features = np.empty(X.shape, np.float32)
+        valid = np.empty(len(X), dtype=bool)
+        for _, begin, end, _ in iter_chunks(len(X)):
+            chunk = (X[begin:end] - self.mean_) / self.scale_
+            valid[begin:end] = ~np.isnan(chunk).any(axis=1)
+            features[begin:end] = np.nan_to_num(chunk, nan=0.0)
+        return {"features": features}, valid
+
+    context = 0
+    """Frames of context a chunk of X needs on each side (none: frames are independent)."""
 
     def representation(self):
         """The torch representation matching these inputs."""
@@ -104,7 +215,7 @@ class SkeletonInput:
 
     def fit(self, X, groups=None, window=1):
         """Learn scales from poses ``X`` (n_frames, n_keypoints, 3)."""
-        frames, valid = self.frames(X, groups)
+        frames, valid = self.frames(X, groups, names=("root", "bone_lengths"))
         if not valid.any():
             raise ValueError(
                 "No frame has every keypoint present after gap interpolation; check the "
@@ -125,14 +236,30 @@ class SkeletonInput:
         self.root_scale_ = rms if rms > 1e-6 * self.length_scale_ else self.length_scale_
         return self
 
-    def frames(self, X, groups=None):
-        """Model inputs per frame.
+    @property
+    def context(self):
+        """Frames of context a chunk of X needs on each side for exact frames.
+
+        Gap filling looks up to ``max_gap + 1`` frames away, tracking-error
+        flags one frame further back.
+        """
+        return self.max_gap + 2
+
+    def frames(self, X, groups=None, names=None):
+        """Model inputs per frame, derived in chunks of X.
+
+        Each chunk is read with :attr:`context` frames on both sides, so
+        that gap filling and tracking-error flags match those computed on
+        the whole array.
 
         Parameters
         ----------
         X : ndarray of shape (n_frames, n_keypoints, 3)
+            Any float dtype; may be a memory map.
         groups : array-like of shape (n_frames,), default=None
             Recording id per frame (gaps are filled within recordings).
+        names : tuple of str, default=None
+            Inputs to return; None returns all four.
 
         Returns
         -------
@@ -144,6 +271,29 @@ class SkeletonInput:
         valid : ndarray of bool, shape (n_frames,)
             Frames usable in a window.
         """
+        n_frames, n_keypoints = len(X), self.skeleton.n_keypoints
+        shapes = {
+            "rot6d": (n_keypoints, 6),
+            "root": (3,),
+            "bone_lengths": (n_keypoints,),
+            "keypoints": (n_keypoints, 3),
+        }
+        names = tuple(shapes) if names is None else names
+        frames = side_by_side(n_frames, {name: shapes[name] for name in names})
+        valid = np.empty(n_frames, bool)
+        groups = None if groups is None else np.asarray(groups)
+        for lo, begin, end, hi in iter_chunks(n_frames, pad=self.context):
+            chunk, chunk_valid = self._chunk_frames(
+                X[lo:hi], None if groups is None else groups[lo:hi]
+            )
+            keep = slice(begin - lo, end - lo)
+            valid[begin:end] = chunk_valid[keep]
+            for name in names:
+                frames[name][begin:end] = chunk[name][keep]
+        return frames, valid
+
+    def _chunk_frames(self, X, groups):
+        """All model inputs and usable-frame flags of a chunk of poses."""
         poses = interpolate_gaps(X, max_gap=self.max_gap, groups=groups)
         valid = np.isfinite(poses).all(axis=(1, 2))
         if self.max_displacement is not None:
@@ -156,7 +306,7 @@ class SkeletonInput:
             "keypoints": poses - root[:, None],
         }
         return {
-            name: np.where(_broadcast(valid, value), value, 0.0).astype(np.float32)
+            name: np.where(_broadcast(valid, value), value, 0.0)
             for name, value in frames.items()
         }, valid
 

@@ -22,6 +22,7 @@ from skorch.callbacks import (
 from skorch.utils import to_tensor
 from torch import nn
 
+from . import _distributed
 from ._dataset import BatchLoader
 from ._device import autocast, fast_float32
 from ._windows import recording_chunks
@@ -121,6 +122,9 @@ class ScrubbedVAENet(NeuralNet):
         for the shuffling).
     """
 
+    ddp_ = None
+    """The DistributedDataParallel wrapper of the module while a data-parallel fit runs."""
+
     def __init__(
         self, module, *, criterion=ScrubbedELBOLoss, precision="32", generator=None, **kwargs
     ):
@@ -145,15 +149,21 @@ class ScrubbedVAENet(NeuralNet):
         return [("epoch_timer", EpochTimer()), *scores, ("print_log", PrintLog())]
 
     def infer(self, x, **fit_params):
+        shard = x.pop("shard", None) if isinstance(x, dict) else None
         x = to_tensor(x, device=self.device)
         module = self.module_
         device = torch.device(self.device)
+        # Data-parallel training goes through the DistributedDataParallel
+        # wrapper (see _distributed), which averages the gradients.
+        forward = self.ddp_ if self.ddp_ is not None and module.training else module
         with fast_float32(device), autocast(device, self.precision):
             if "z" in x:
                 return module.decode(x["z"], x["nuisance"]).float()
             if "nuisance" not in x:
                 return module.encode(x["frames"])[0].float()
-            mu, kl, decoded = module(**x, generator=self.generator, **fit_params)
+            mu, kl, decoded = forward(
+                **x, generator=self.generator, noise_rows=shard, **fit_params
+            )
         reconstruction = module.representation.reconstruction_error(decoded.float(), x["frames"])
         return {"mu": mu.float(), "kl": kl.float(), "reconstruction": reconstruction}
 
@@ -188,8 +198,11 @@ class ScrubbedVAENet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         terms = self.loss_terms(y_pred, y_true)
         prefix = "train" if training else "valid"
-        for name, value in terms.items():
-            self.history.record_batch(f"{prefix}_{name}", value.detach())
+        recorded = torch.stack([value.detach() for value in terms.values()])
+        if self.ddp_ is not None:
+            recorded = _distributed.mean_over_processes(recorded)
+        for name, value in zip(terms, recorded):
+            self.history.record_batch(f"{prefix}_{name}", value)
         return self.criterion_(terms)
 
     def train_step(self, batch, **fit_params):
@@ -197,7 +210,13 @@ class ScrubbedVAENet(NeuralNet):
         # running statistics (covariances) are then updated in full float32.
         with fast_float32(torch.device(self.device)):
             step = super().train_step(batch, **fit_params)
-        self.module_.update_scrubbers(step["y_pred"]["mu"].detach(), batch[1])
+        mu, targets = step["y_pred"]["mu"].detach(), batch[1]
+        if self.ddp_ is not None:
+            # Every process updates its scrubbers from the whole global batch.
+            mu = _distributed.gather_batch(mu)
+            targets = {name: _distributed.gather_batch(v) for name, v in targets.items()}
+            step["loss"] = _distributed.mean_over_processes(step["loss"])
+        self.module_.update_scrubbers(mu, targets)
         return step
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):

@@ -74,7 +74,7 @@ class ScrubbedVAE(nn.Module):
             z = torch.cat([z, nuisance], dim=1)
         return self.decoder(z)
 
-    def forward(self, frames, nuisance, generator=None):
+    def forward(self, frames, nuisance, generator=None, noise_rows=None):
         """Encode, sample with the reparameterisation trick, decode.
 
         Parameters
@@ -83,6 +83,11 @@ class ScrubbedVAE(nn.Module):
         nuisance : Tensor of shape (B, nuisance_dim)
         generator : torch.Generator, optional
             Source of the posterior sample's noise.
+        noise_rows : tuple of (int, int), optional
+            ``(offset, n)``: the batch is rows ``offset:offset + B`` of a
+            batch of ``n`` windows split across processes; the noise of all
+            ``n`` is drawn and these rows used, so that a window's sample
+            does not depend on the split.
 
         Returns
         -------
@@ -91,9 +96,10 @@ class ScrubbedVAE(nn.Module):
         decoded : Tensor of shape (B, window, n_channels)
         """
         mu, scale_tril = self.encode(frames)
+        offset, n = (0, len(mu)) if noise_rows is None else noise_rows
         noise = torch.randn(
-            mu.shape, generator=generator, device=mu.device, dtype=mu.dtype
-        )
+            (n, mu.shape[1]), generator=generator, device=mu.device, dtype=mu.dtype
+        )[offset : offset + len(mu)]
         z = mu + (scale_tril @ noise.unsqueeze(-1)).squeeze(-1)
         return mu, gaussian_kl(mu, scale_tril), self.decode(z, nuisance)
 

@@ -1,0 +1,214 @@
+"""Data-parallel training over the processes of a ``torchrun`` launch.
+
+When ``fit`` runs in a process started by ``torchrun`` (``WORLD_SIZE`` > 1
+in the environment) or after the caller initialised ``torch.distributed``,
+every process trains the same model on its own share of every batch:
+
+- all processes draw the same permutation of the training windows (the
+  seed is broadcast from rank 0), cut every global batch of ``batch_size``
+  windows into ``world_size`` contiguous shards and take their own;
+- gradients are averaged by :class:`~torch.nn.parallel.DistributedDataParallel`;
+- batch normalisation uses the statistics of the whole global batch
+  (:class:`GlobalBatchNorm1d`, a differentiable all-reduce of the sums);
+- every process draws the posterior noise of the whole global batch and
+  uses its own rows, so the sample of a window does not depend on the
+  number of processes;
+- the scrubbers update from the whole global batch (an all-gather of the
+  posterior means and targets), so their statistics are identical in every
+  process and equal to those of a one-process run; each process computes
+  the penalty of its own shard against these shared statistics;
+- the recorded losses are averaged over processes.
+
+An optimiser step thus matches a one-process step on the same global batch
+up to floating-point summation order (and for penalties that are not
+batch means, such as the "mi" kernel estimate, up to the shard split).
+"""
+
+import os
+
+import torch
+import torch.distributed as dist
+import torch.distributed.nn.functional as dist_nn
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ._dataset import BatchLoader
+
+
+def is_distributed():
+    """Whether this process is one of several of a data-parallel launch."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size() > 1
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def is_main_process():
+    """Whether this process writes files: rank 0, or the only process."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def setup_process_group(device):
+    """Join the process group of a ``torchrun`` launch (if not joined yet).
+
+    Parameters
+    ----------
+    device : torch.device
+        The device requested by the estimator; with CUDA each process takes
+        the GPU of its ``LOCAL_RANK``.
+
+    Returns
+    -------
+    device : torch.device
+        This process's training device.
+    """
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def broadcast_seed(seed, device):
+    """Rank 0's ``seed`` in every process."""
+    tensor = torch.tensor([seed], dtype=torch.int64, device=_comm_device(device))
+    dist.broadcast(tensor, src=0)
+    return int(tensor.item())
+
+
+def _comm_device(device):
+    return device if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+class GlobalBatchNorm1d(nn.BatchNorm1d):
+    """Batch normalisation over the union of every process's batch.
+
+    The per-channel sums and sums of squares are all-reduced with a
+    differentiable collective, so the forward pass and the gradients equal
+    those of one process holding the whole batch (on any backend, gloo
+    included). Evaluation uses the running statistics, like BatchNorm1d.
+    """
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        dims = [0] + list(range(2, x.dim()))
+        count = torch.tensor(float(x.numel() // x.shape[1]), device=x.device, dtype=x.dtype)
+        stats = torch.cat([x.sum(dims), (x * x).sum(dims), count[None]])
+        stats = dist_nn.all_reduce(stats)
+        n = stats[-1]
+        mean = stats[: x.shape[1]] / n
+        var = stats[x.shape[1] : -1] / n - mean * mean
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            momentum = self.momentum
+            self.running_mean.mul_(1 - momentum).add_(momentum * mean.detach())
+            self.running_var.mul_(1 - momentum).add_(
+                momentum * var.detach() * n.detach() / (n.detach() - 1)
+            )
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        y = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + self.eps)
+        return y * self.weight.view(shape) + self.bias.view(shape)
+
+
+def convert_batch_norm(module, cls):
+    """Turn every BatchNorm1d of ``module`` into ``cls`` in place (same state).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    cls : type
+        :class:`GlobalBatchNorm1d` for distributed training,
+        ``torch.nn.BatchNorm1d`` to turn it back.
+    """
+    for child in module.modules():
+        if isinstance(child, nn.BatchNorm1d):
+            child.__class__ = cls
+    return module
+
+
+def wrap(module, device):
+    """The DistributedDataParallel wrapper that trains ``module``.
+
+    Parameters
+    ----------
+    module : ScrubbedVAE
+        On ``device``; its batch norms are made global.
+    device : torch.device
+
+    Returns
+    -------
+    ddp : DistributedDataParallel
+        Broadcasts rank 0's weights and buffers once; afterwards buffers
+        (running statistics, scrubber state) are kept equal by computing
+        them from global batches, not by broadcasting.
+    """
+    convert_batch_norm(module, GlobalBatchNorm1d)
+    return DistributedDataParallel(
+        module,
+        device_ids=[device.index] if device.type == "cuda" else None,
+        broadcast_buffers=False,
+    )
+
+
+def unwrap(module):
+    """Undo :func:`wrap` on the module (plain batch norms again)."""
+    return convert_batch_norm(module, nn.BatchNorm1d)
+
+
+def gather_batch(tensor):
+    """Concatenate every process's ``tensor`` along dim 0, in rank order.
+
+    Shards may differ in length by one window; they are padded for the
+    collective and trimmed after.
+
+    Parameters
+    ----------
+    tensor : Tensor of shape (B_rank, ...)
+
+    Returns
+    -------
+    gathered : Tensor of shape (sum of B_rank, ...)
+    """
+    world = dist.get_world_size()
+    comm = _comm_device(tensor.device)
+    size = torch.tensor([len(tensor)], device=comm)
+    sizes = [torch.zeros_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size)
+    sizes = [int(s) for s in sizes]
+    padded = tensor.new_zeros((max(sizes),) + tuple(tensor.shape[1:]))
+    padded[: len(tensor)] = tensor
+    padded = padded.to(comm)
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[:n] for part, n in zip(parts, sizes)]).to(tensor.device)
+
+
+def mean_over_processes(values):
+    """Average a tensor over processes (detached; for logging)."""
+    summed = values.detach().to(_comm_device(values.device), copy=True)
+    dist.all_reduce(summed)
+    return (summed / dist.get_world_size()).to(values.device)
+
+
+class ShardedBatchLoader(BatchLoader):
+    """A :class:`BatchLoader` that yields this process's shard of every batch.
+
+    All processes draw the same permutation (same generator seed); each
+    global batch of ``batch_size`` positions is split into ``world_size``
+    contiguous shards (sizes differ by at most one). A final global batch
+    smaller than ``world_size`` is dropped. Each batch's ``X`` carries
+    ``"shard"``: the shard's offset in the global batch and the global
+    batch size, for drawing the posterior noise.
+    """
+
+    def __iter__(self):
+        rank, world = dist.get_rank(), dist.get_world_size()
+        for positions in self.batch_positions():
+            if len(positions) < world:
+                continue
+            shards = torch.tensor_split(positions, world)
+            offset = sum(len(shard) for shard in shards[:rank])
+            X, y = self.dataset[shards[rank]]
+            X["shard"] = (offset, len(positions))
+            yield X, y

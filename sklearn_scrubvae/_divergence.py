@@ -1,0 +1,126 @@
+"""Stop a diverging fit and fall back to the last finite model."""
+
+import copy
+import math
+
+from skorch.callbacks import Callback
+
+from ._persistence import load_module_state
+
+
+class TrainingDiverged(Exception):
+    """Raised inside the training loop when an epoch's loss is not finite.
+
+    Parameters
+    ----------
+    epoch : int
+        The diverged epoch, counted from 1 over the whole run.
+    loss : float
+        Its training loss.
+    """
+
+    def __init__(self, epoch, loss):
+        super().__init__(f"training loss {loss} in epoch {epoch}")
+        self.epoch = epoch
+        self.loss = loss
+
+
+class DivergenceGuard(Callback):
+    """Keep a copy of the last finite training state; stop on a non-finite loss.
+
+    At the start of training and after every epoch whose training loss and
+    weights are all finite, the module's state (weights and scrubber
+    buffers) and the optimiser's state are copied (on the device). An epoch
+    with a non-finite loss raises :class:`TrainingDiverged`; the caller then
+    calls :meth:`restore`. Place it before any checkpoint callback, so a
+    diverged epoch is never written.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self._snapshot(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "train_loss"]
+        if not (math.isfinite(loss) and _finite_weights(net)):
+            raise TrainingDiverged(len(net.history), loss)
+        self._snapshot(net)
+
+    @staticmethod
+    def explain(net, error):
+        """A :class:`TrainingDiverged` for an error raised inside an epoch, if due to divergence.
+
+        Non-finite weights also break the scrubbers' algebra (e.g. a
+        Cholesky factorisation) before the epoch ends; such an error is a
+        divergence when the weights or the last batch loss are no longer
+        finite.
+
+        Parameters
+        ----------
+        net : ScrubbedVAENet
+        error : Exception
+
+        Returns
+        -------
+        diverged : TrainingDiverged or None
+        """
+        batches = net.history[-1]["batches"] if len(net.history) else []
+        losses = [float(batch["train_loss"]) for batch in batches if "train_loss" in batch]
+        loss = losses[-1] if losses else float("nan")
+        if math.isfinite(loss) and _finite_weights(net):
+            return None
+        return TrainingDiverged(len(net.history), loss)
+
+    def _snapshot(self, net):
+        self.good_epochs_ = len(net.history)
+        self.module_state_ = copy.deepcopy(net.module_.state_dict())
+        self.optimizer_state_ = copy.deepcopy(net.optimizer_.state_dict())
+
+    def restore(self, net):
+        """Put the last finite state back into ``net``; drop later history rows.
+
+        Returns
+        -------
+        good_epochs : int
+            Epochs of the restored model.
+        """
+        load_module_state(net.module_, self.module_state_)
+        net.optimizer_.load_state_dict(self.optimizer_state_)
+        del net.history[self.good_epochs_ :]
+        return self.good_epochs_
+
+
+def _finite_weights(net):
+    return all(bool(p.isfinite().all()) for p in net.module_.parameters())
+
+
+def divergence_message(epoch, loss, good_epochs, params):
+    """An explanation of a diverged fit, naming the usual causes.
+
+    Parameters
+    ----------
+    epoch : int
+        First epoch with a non-finite loss.
+    loss : float
+    good_epochs : int
+        Epochs of the model that was kept.
+    params : dict
+        The estimator's ``learning_rate``, ``lam``, ``beta`` (and
+        ``gradient_clip``).
+
+    Returns
+    -------
+    message : str
+    """
+    kept = (
+        f"the model of epoch {good_epochs}, the last with a finite loss, was restored"
+        if good_epochs
+        else "no epoch finished with a finite loss, so the model holds its initial weights"
+    )
+    return (
+        f"Training diverged: the training loss became {loss} in epoch {epoch}; {kept}. "
+        f"Likely causes: a learning rate too high (learning_rate={params['learning_rate']:g}; "
+        "try 10 times smaller), a scrubber weight the encoder can exploit "
+        f"(lam={params['lam']:g}; try smaller), or a KL weight out of scale "
+        f"(beta={params['beta']:g}); gradient_clip={params['gradient_clip']} bounds the "
+        "steps. Set on_divergence='warn' to keep the last finite model instead of raising."
+    )

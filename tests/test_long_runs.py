@@ -1,0 +1,259 @@
+"""Long runs: checkpoints and resume, warm starts, divergence, memory-mapped data."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sklearn_scrubvae import ScrubbedCVAE, _inputs
+from sklearn_scrubvae.datasets import make_mouse_behavior
+
+TINY = dict(
+    n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, max_iter=2,
+    batch_size=64, random_state=0,
+)
+
+
+def _features(n_frames=240, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames)
+    X = np.column_stack([np.sin(t / (3 + k)) for k in range(4)]) + 0.1 * rng.normal(
+        size=(n_frames, 4)
+    )
+    table = pd.DataFrame(
+        {
+            "animal": pd.Categorical(np.repeat(["a", "b", "c"], n_frames // 3)),
+            "speed": rng.normal(size=n_frames),
+        }
+    )
+    return X, table, np.repeat([0, 1, 2], n_frames // 3)
+
+
+# ------------------------------------------------------------ checkpoints
+
+
+@pytest.mark.parametrize("scrubber", ["mals", "gr"])
+def test_resumed_fit_equals_an_uninterrupted_fit(tmp_path, scrubber):
+    """Stop after 3 epochs, resume to 5: same model as 5 epochs in one go."""
+    X, table, groups = _features()
+    params = dict(TINY, scrubber=scrubber, nuisance=["speed"], checkpoint_every=1)
+    straight = ScrubbedCVAE(**{**params, "max_iter": 5, "checkpoint_dir": tmp_path / "a"})
+    straight.fit(X, table, groups=groups)
+    first = ScrubbedCVAE(**{**params, "max_iter": 3, "checkpoint_dir": tmp_path / "b"})
+    first.fit(X, table, groups=groups)
+    assert (tmp_path / "b" / "latest").read_text() == "epoch-000003"
+    assert sorted(p.name for p in (tmp_path / "b" / "epoch-000003").iterdir()) == [
+        "history.json", "module.pt", "optimizer.pt", "rng.pt", "run.json",
+    ]
+    resumed = ScrubbedCVAE(**{**params, "max_iter": 5, "checkpoint_dir": tmp_path / "b"})
+    resumed.fit(X, table, groups=groups)
+    assert resumed.n_iter_ == 5 and len(resumed.loss_curve_) == 5
+    np.testing.assert_allclose(resumed.loss_curve_, straight.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(
+        resumed.transform(X, groups=groups), straight.transform(X, groups=groups), atol=1e-5
+    )
+    # The positive control: a fresh fit of the two remaining epochs differs.
+    fresh = ScrubbedCVAE(**{**params, "max_iter": 2}).fit(X, table, groups=groups)
+    assert not np.allclose(fresh.transform(X, groups=groups), straight.transform(X, groups=groups))
+
+
+def test_checkpoint_every_and_finished_runs(tmp_path):
+    X, table, groups = _features()
+    params = dict(TINY, scrubber="mals", nuisance=["speed"], checkpoint_dir=tmp_path)
+    ScrubbedCVAE(**{**params, "max_iter": 5, "checkpoint_every": 2}).fit(X, table)
+    assert (tmp_path / "latest").read_text() == "epoch-000004"
+    assert [p.name for p in tmp_path.glob("epoch-*")] == ["epoch-000004"]
+    assert not list(tmp_path.glob(".*partial"))
+    # Rerunning a finished run (same max_iter) trains nothing more.
+    done = ScrubbedCVAE(**{**params, "max_iter": 4, "checkpoint_every": 2}).fit(X, table)
+    assert done.n_iter_ == 4
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path):
+    X, table, groups = _features()
+    params = dict(TINY, scrubber="mals", nuisance=["speed"], checkpoint_dir=tmp_path,
+                  checkpoint_every=1)
+    ScrubbedCVAE(**params).fit(X, table)
+    with pytest.raises(ValueError, match="another run.*lam"):
+        ScrubbedCVAE(**{**params, "lam": 5.0}).fit(X, table)
+    with pytest.raises(ValueError, match="another run"):
+        ScrubbedCVAE(**params).fit(X + 1.0, table)
+
+
+KILLED_FIT = """
+import sys
+import numpy as np, pandas as pd
+from sklearn_scrubvae import ScrubbedCVAE
+rng = np.random.default_rng(0)
+t = np.arange(3000)
+X = np.column_stack([np.sin(t / (3 + k)) for k in range(4)]) + 0.1 * rng.normal(size=(3000, 4))
+table = pd.DataFrame({"speed": rng.normal(size=3000)})
+est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], n_components=3, window=9,
+                   hidden_channels=(16, 16), kernel_size=3, max_iter=MAX_ITER, batch_size=64,
+                   random_state=0, checkpoint_dir=sys.argv[1], checkpoint_every=EVERY,
+                   verbose=1, device="cpu")
+est.fit(X, table)
+print("N_ITER", est.n_iter_, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_fit_killed_mid_run_resumes_and_loses_at_most_checkpoint_every_epochs(tmp_path):
+    max_iter, every = 30, 4
+    script = tmp_path / "fit.py"
+    script.write_text(KILLED_FIT.replace("MAX_ITER", str(max_iter)).replace("EVERY", str(every)))
+    ckpt = tmp_path / "ckpt"
+    child = subprocess.Popen(
+        [sys.executable, "-u", str(script), str(ckpt)], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    epochs_done = 0
+    for line in child.stdout:  # one line per finished epoch
+        fields = line.split()
+        if fields[:1] == ["epoch"]:
+            epochs_done = int(fields[1].split("/")[0])
+        if epochs_done >= 2 * every + 2:  # past a checkpoint, between two of them
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    saved = int((ckpt / "latest").read_text().split("-")[1])
+    assert saved % every == 0 and epochs_done - saved <= every
+    # Resume in another process, as after a crash.
+    done = subprocess.run(
+        [sys.executable, "-u", str(script), str(ckpt)], capture_output=True, text=True,
+        timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    epochs = [int(line.split()[1].split("/")[0]) for line in done.stdout.splitlines()
+              if line.startswith("epoch ")]
+    assert epochs == list(range(saved + 1, max_iter + 1))  # only the lost epochs rerun
+    assert f"N_ITER {max_iter}" in done.stdout
+    assert (ckpt / "latest").read_text() == f"epoch-{max_iter - max_iter % every:06d}"
+
+
+# ------------------------------------------------------------- warm start
+
+
+def test_warm_start_continues_and_accumulates():
+    X, table, groups = _features()
+    est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], warm_start=True,
+                       **{**TINY, "learning_rate": 1e-2})
+    est.fit(X, table, groups=groups)
+    first_curve = list(est.loss_curve_)
+    weights = {name: p.detach().clone() for name, p in est.module_.named_parameters()}
+    batches = int(est.module_.scrubbers["speed"].n_batches)
+    # A negligible learning rate: the continued fit starts from the fitted
+    # weights, so they barely move, and the scrubber keeps counting batches.
+    est.set_params(learning_rate=1e-12)
+    est.fit(X, table, groups=groups)
+    assert est.n_iter_ == 4 and len(est.loss_curve_) == 4 and len(est.history_) == 4
+    assert est.loss_curve_[:2] == first_curve
+    for name, p in est.module_.named_parameters():
+        torch.testing.assert_close(p.detach(), weights[name], rtol=0, atol=1e-6)
+    assert int(est.module_.scrubbers["speed"].n_batches) == 2 * batches
+    assert est.net_.optimizer_.param_groups[0]["lr"] == 1e-12
+    # Positive control: without warm_start, the same call starts afresh.
+    cold = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **{**TINY, "learning_rate": 1e-12})
+    cold.fit(X, table, groups=groups)
+    assert cold.n_iter_ == 2
+    assert not all(
+        torch.allclose(p.detach(), weights[name], atol=1e-3)
+        for name, p in cold.module_.named_parameters()
+    )
+
+
+def test_warm_start_rejects_other_features():
+    X, table, groups = _features()
+    est = ScrubbedCVAE(scrubber=None, conditional=False, warm_start=True, **TINY).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        est.fit(X[:, :3])
+
+
+# -------------------------------------------------------------- divergence
+
+EXPLODING = dict(TINY, scrubber="mals", nuisance=["speed"], learning_rate=1e6,
+                 gradient_clip=None, max_iter=4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_divergence_raises_and_restores_the_last_finite_model(seed):
+    X, table, groups = _features(seed=seed)
+    est = ScrubbedCVAE(**{**EXPLODING, "random_state": seed})
+    with pytest.raises(FloatingPointError, match=r"epoch \d.*learning_rate=1e\+06.*lam.*beta"):
+        est.fit(X, table, groups=groups)
+    assert np.isfinite(est.loss_curve_).all() and est.n_iter_ == len(est.loss_curve_)
+    assert all(p.isfinite().all() for p in est.module_.parameters())
+    assert np.isfinite(est.transform(X, groups=groups)).all()
+    # Positive control: a sane learning rate trains without error.
+    sane = ScrubbedCVAE(**{**EXPLODING, "random_state": seed, "learning_rate": 1e-3})
+    assert sane.fit(X, table, groups=groups).n_iter_ == 4
+
+
+def test_divergence_can_warn_and_keep_the_last_good_model():
+    X, table, groups = _features()
+    est = ScrubbedCVAE(**EXPLODING, on_divergence="warn")
+    with pytest.warns(UserWarning, match="diverged"):
+        est.fit(X, table, groups=groups)
+    assert est.n_iter_ < 4 and np.isfinite(est.transform(X, groups=groups)).all()
+
+
+# ------------------------------------------------------- memory-mapped data
+
+
+def test_memory_mapped_poses_give_the_in_memory_result(tmp_path, monkeypatch):
+    poses, table, *_ = make_mouse_behavior(n_animals=2, n_frames=150, random_state=0)
+    poses = poses.astype(np.float32)
+    poses[40:44, 3] = np.nan  # a short gap, filled across a chunk border
+    np.save(tmp_path / "poses.npy", poses)
+    mapped = np.load(tmp_path / "poses.npy", mmap_mode="r")
+    groups = table["session"].to_numpy()
+    params = dict(TINY, skeleton="mouse18", scrubber="mals", nuisance=["speed"],
+                  max_gap=5, max_iter=1)
+    in_memory = ScrubbedCVAE(**params).fit(poses.astype(np.float64), table, groups=groups)
+    monkeypatch.setattr(_inputs, "CHUNK_FRAMES", 37)
+    est = ScrubbedCVAE(**params).fit(mapped, table, groups=groups)
+    assert isinstance(mapped, np.memmap)
+    np.testing.assert_allclose(est.loss_curve_, in_memory.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(
+        est.transform(mapped, groups=groups),
+        in_memory.transform(poses.astype(np.float64), groups=groups), atol=1e-5,
+    )
+
+
+def test_memory_mapped_features_are_checked_in_chunks(tmp_path, monkeypatch):
+    X, table, _ = _features()
+    X = X.astype(np.float32)
+    X[200, 1] = np.inf
+    np.save(tmp_path / "X.npy", X)
+    monkeypatch.setattr(_inputs, "CHUNK_FRAMES", 50)
+    with pytest.raises(ValueError, match="infinity"):
+        ScrubbedCVAE(**TINY, scrubber=None, conditional=False).fit(
+            np.load(tmp_path / "X.npy", mmap_mode="r")
+        )
+
+
+def test_frames_served_from_host_memory_train_like_device_resident_frames():
+    """The per-batch path (frames too large for the device) trains the same.
+
+    On a CPU both paths hold the frames in host memory; this checks that
+    the per-batch path runs and gives the same result, not its transfers.
+    """
+    from sklearn_scrubvae import _estimator
+
+    X, table, groups = _features()
+    resident = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY).fit(X, table)
+    original = _estimator.frames_fit_on_device
+    try:
+        _estimator.frames_fit_on_device = lambda nbytes, device: False
+        batched = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY).fit(X, table)
+    finally:
+        _estimator.frames_fit_on_device = original
+    np.testing.assert_allclose(batched.loss_curve_, resident.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(batched.transform(X), resident.transform(X), atol=1e-6)
+
