@@ -1,5 +1,5 @@
 import sys
-import types
+import warnings
 from pathlib import Path
 
 import h5py
@@ -10,6 +10,7 @@ from scipy.io import loadmat, savemat
 from sklearn_scrubvae.io import load_poses
 from sklearn_scrubvae.pose import MOUSE18
 from conftest import require
+from fixtures.make_movement_fixtures import expected_tracks
 
 
 
@@ -35,12 +36,19 @@ def test_npy_single_and_multi_animal(tmp_path):
     assert poses.dtype == np.float64 and poses.shape == (4, 2, 3) and fps == 30.0
 
 
-def test_npz_names_fps_and_selection(tmp_path):
+def test_npz_names_fps_confidence_and_selection(tmp_path):
     tracks = random_tracks(5, 3, 2)
+    confidence = np.linspace(0, 1, 15).reshape(5, 3)
     path = tmp_path / "poses.npz"
-    np.savez(path, poses=tracks, keypoint_names=["nose", "neck", "tail"], fps=25)
-    poses, names, fps, _ = load_poses(path, keypoints=["tail", "nose"], fps=50)
-    np.testing.assert_array_equal(poses, tracks[:, [2, 0]])
+    np.savez(path, poses=tracks, keypoint_names=["nose", "neck", "tail"], fps=25,
+             confidence=confidence)
+    poses, names, fps, metadata = load_poses(
+        path, keypoints=["tail", "nose"], fps=50, min_confidence=0.5
+    )
+    expected = tracks[:, [2, 0]].copy()
+    expected[confidence[:, [2, 0]] < 0.5] = np.nan
+    np.testing.assert_array_equal(poses, expected)
+    np.testing.assert_array_equal(metadata["confidence"], confidence[:, [2, 0]])
     assert names == ["tail", "nose"] and fps == 50.0
     np.savez(tmp_path / "two.npz", a=tracks, b=tracks)
     with pytest.raises(ValueError, match="dataset="):
@@ -114,6 +122,8 @@ def test_dlc_style_table_with_likelihood_and_individuals(tmp_path):
     assert metadata["individuals"] == individuals and metadata["individual"] == 1
     expected = values.reshape(9, 2, 2, 3)[:, 1, :, :2]
     np.testing.assert_array_equal(poses, expected)
+    likelihood = values.reshape(9, 2, 2, 3)[:, 1, :, 2]
+    np.testing.assert_array_equal(metadata["confidence"], likelihood)
     with pytest.raises(ValueError, match="Unknown individual 'mouse3'"):
         load_poses(tmp_path / "dlc.h5", individual="mouse3")
 
@@ -127,13 +137,22 @@ def test_mat_dannce_labels_predictions_qualisys_and_variables(tmp_path):
             "data_sampleID": np.arange(4.0) * 10,
         }
     savemat(tmp_path / "label3d_dannce.mat", {"labelData": cameras})
-    poses, _, _, metadata = load_poses(tmp_path / "label3d_dannce.mat")
+    with pytest.warns(UserWarning, match="every 10th frame"):
+        poses, _, _, metadata = load_poses(tmp_path / "label3d_dannce.mat")
     np.testing.assert_array_equal(poses, tracks)
     np.testing.assert_array_equal(metadata["sample_ids"], [0, 10, 20, 30])
     assert metadata["format"] == "dannce-labels"
 
     savemat(tmp_path / "pred.mat", {"pred": np.swapaxes(tracks, 1, 2)})
     np.testing.assert_array_equal(load_poses(tmp_path / "pred.mat")[0], tracks)
+    pred = np.swapaxes(tracks, 1, 2)
+    savemat(tmp_path / "pred_ids.mat", {"pred": pred, "sampleID": [5, 6, 7, 8]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # consecutive frames: no warning
+        load_poses(tmp_path / "pred_ids.mat")
+    savemat(tmp_path / "pred_gap.mat", {"pred": pred, "sampleID": [1, 2, 5, 6]})
+    with pytest.warns(UserWarning, match="skip or repeat at 1 places"):
+        load_poses(tmp_path / "pred_gap.mat")
 
     data = np.concatenate([np.swapaxes(tracks, 0, 2), np.ones((1, 5, 4))])
     session = {
@@ -189,54 +208,67 @@ def test_trackers_need_movement(tmp_path, monkeypatch):
         load_poses(tmp_path / "poses.csv", source_software="DeepLabCut")
 
 
-class _FakePosition:
-    """The part of an xarray DataArray that load_poses uses."""
+# --- files written by the real movement package (tests/fixtures) ----------
 
-    def __init__(self, values, dims, coords):
-        self.values, self.dims, self.coords = values, dims, coords
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+LOW_FRAME, GAP_FRAMES = 40, slice(100, 105)
 
-    def transpose(self, *dims):
-        order = [self.dims.index(d) for d in dims]
-        return _FakePosition(np.transpose(self.values, order), dims, self.coords)
+# file, source_software, individual, index in expected_tracks()
+TRACKER_FILES = [
+    ("dlc_single.h5", "DeepLabCut", None, 0),
+    ("lp_single.csv", "LightningPose", None, 0),
+    ("dlc_multi.csv", "DeepLabCut", "mouse_b", 1),
+    ("dlc_multi.csv", "DeepLabCut", "mouse_a", 0),
+    ("sleap.analysis.h5", "SLEAP", "mouse_a", 0),
+    ("sleap.analysis.h5", "SLEAP", 1, 1),
+]
 
 
-class _FakeDataset(dict):
-    """The part of an xarray Dataset that load_poses uses."""
+def check_fixture_tracks(poses, names, metadata, column):
+    position, confidence = expected_tracks()
+    assert names == ["snout", "centre", "tail_base"]
+    np.testing.assert_array_equal(poses, position[:, column])
+    np.testing.assert_allclose(metadata["confidence"], confidence[:, column], rtol=1e-6)
 
-    attrs = {"fps": 30.0}
 
-
-def test_tracker_files_through_movement(tmp_path, monkeypatch):
-    """movement datasets hold position as (time, space, keypoints, individuals)."""
-    tracks = random_tracks(6, 2, 3, 2)  # time, individuals, keypoints, space
-    calls = []
-
-    def from_file(path, source_software, fps=None):
-        calls.append((Path(path), source_software, fps))
-        position = _FakePosition(
-            np.transpose(tracks, (0, 3, 2, 1)),
-            ("time", "space", "keypoints", "individuals"),
-            {
-                "keypoints": types.SimpleNamespace(values=np.array(["a", "b", "c"])),
-                "individuals": types.SimpleNamespace(values=np.array(["m1", "m2"])),
-            },
-        )
-        return _FakeDataset(position=position)
-
-    movement = types.ModuleType("movement")
-    movement.io = types.ModuleType("movement.io")
-    movement.io.load_poses = types.SimpleNamespace(from_file=from_file)
-    monkeypatch.setitem(sys.modules, "movement", movement)
-    monkeypatch.setitem(sys.modules, "movement.io", movement.io)
-    (tmp_path / "tracks.slp").write_bytes(b"")
+@pytest.mark.parametrize("name, software, individual, column", TRACKER_FILES)
+def test_tracker_files_written_by_movement(name, software, individual, column):
+    pytest.importorskip("movement")
+    path = FIXTURES / name
     poses, names, fps, metadata = load_poses(
-        tmp_path / "tracks.slp", source_software="SLEAP", individual="m2"
+        path, source_software=software, individual=individual, fps=30
     )
-    assert calls == [(tmp_path / "tracks.slp", "SLEAP", None)]
-    np.testing.assert_array_equal(poses, tracks[:, 1])
-    assert names == ["a", "b", "c"] and fps == 30.0
-    assert metadata["individuals"] == ["m1", "m2"]
-    assert metadata["source_software"] == "SLEAP"
+    check_fixture_tracks(poses, names, metadata, column)
+    assert fps == 30.0 and metadata["source_software"] == software
+    assert metadata["individual"] == column
+    masked, _, _, _ = load_poses(
+        path, source_software=software, individual=individual, min_confidence=0.5
+    )
+    lowered = np.isnan(masked) & ~np.isnan(poses)
+    expected = np.zeros(poses.shape, dtype=bool)
+    if column == 0:
+        expected[LOW_FRAME, 1] = True  # the 0.05 point of the first animal
+    np.testing.assert_array_equal(lowered, expected)
+
+
+def test_deeplabcut_h5_fixture_without_movement(monkeypatch):
+    """The pandas table of a real DeepLabCut file is read with h5py alone."""
+    monkeypatch.setitem(sys.modules, "movement", None)
+    path = FIXTURES / "dlc_single.h5"
+    poses, names, fps, metadata = load_poses(path)
+    check_fixture_tracks(poses, names, metadata, 0)
+    assert fps is None and metadata["format"] == "pandas-hdf5"
+    masked, _, _, _ = load_poses(path, min_confidence=0.5, keypoints=["centre"])
+    assert np.isnan(masked[LOW_FRAME]).all() and np.isnan(masked).sum() == 2
+    assert np.isnan(poses[GAP_FRAMES, 2]).all()
+
+
+def test_min_confidence_needs_confidence(tmp_path):
+    np.save(tmp_path / "a.npy", random_tracks(3, 2, 3))
+    with pytest.raises(ValueError, match="stores no confidence"):
+        load_poses(tmp_path / "a.npy", min_confidence=0.5)
+    with pytest.raises(TypeError, match="min_confidence"):
+        load_poses(tmp_path / "a.npy", min_confidence="0.5")
 
 
 # --- the shared real files ----------------------------------------------
@@ -276,31 +308,64 @@ def test_real_hdf5_arrays():
     poses, _, _, _ = load_poses(path)
     with h5py.File(path) as file:
         np.testing.assert_array_equal(poses, file["tracks"][:, 0])
-    jabs = require("jabs_samples", "sample_pose_est_v5.h5")
-    with pytest.raises(ValueError, match="6 individuals"):
-        load_poses(jabs)
-    poses, _, _, _ = load_poses(jabs, dataset="poseest/points", individual=2)
-    with h5py.File(jabs) as file:
-        np.testing.assert_array_equal(poses, file["poseest/points"][:, 2])
+
+
+def test_real_jabs_identities_padding_and_pixel_order():
+    path = require("jabs_samples", "sample_pose_est_v5.h5")
+    with pytest.raises(ValueError, match="3 individuals"):
+        load_poses(path)
+    poses, names, fps, metadata = load_poses(path, individual="identity_2")
+    with h5py.File(path) as file:
+        group = file["poseest"]
+        points, scores = group["points"][:], group["confidence"][:]
+        owner = (group["instance_embed_id"][:] == 2) & ~group["id_mask"][:]
+    frames, slots = np.nonzero(owner)
+    expected = points[frames, slots][..., ::-1].astype(float)  # (y, x) -> (x, y)
+    expected[scores[frames, slots] == 0] = np.nan  # padding
+    assert poses.shape == (1800, 12, 2) and names[0] == "nose" and fps is None
+    np.testing.assert_array_equal(poses[frames], expected)
+    assert np.isnan(np.delete(poses, frames, axis=0)).all()
+    assert 0 < np.isnan(expected).mean() < 0.05
+    np.testing.assert_array_equal(metadata["confidence"][frames], scores[frames, slots])
+    assert metadata["individuals"] == ["identity_1", "identity_2", "identity_3"]
+    assert metadata["cm_per_pixel"] == pytest.approx(0.0733, abs=1e-4)
+    masked, _, _, _ = load_poses(path, individual=1, min_confidence=2.0)
+    low = metadata["confidence"] < 2.0
+    assert np.isnan(masked[low]).all() and not np.isnan(masked[~low]).any()
+
+
+def test_real_jabs_version_3_tracks():
+    path = require("jabs_samples", "sample_pose_est_v3.h5")
+    with pytest.raises(ValueError, match="232 individuals.*and 222 more"):
+        load_poses(path)
+    poses, _, _, metadata = load_poses(path, individual="track_39")
+    with h5py.File(path) as file:
+        present = (file["poseest/confidence"][:] > 0).any(axis=-1)
+        owner = (file["poseest/instance_track_id"][:] == 39) & present
+    assert metadata["individuals"][4] == "track_39" and metadata["individual"] == 4
+    np.testing.assert_array_equal(~np.isnan(poses).all(axis=(1, 2)), owner.any(axis=1))
 
 
 def test_real_dannce_files():
     config = require("dannce_demo", "configs_mouse22_skeleton.mat")
     names = list(loadmat(config, simplify_cells=True)["joint_names"])
     labels = require("dannce_demo", "demo_markerless_mouse_1_label3d_dannce.mat")
-    poses, got_names, _, metadata = load_poses(labels, keypoint_names=names)
+    with pytest.warns(UserWarning, match="not consecutive"):
+        poses, got_names, _, metadata = load_poses(labels, keypoint_names=names)
     raw = loadmat(labels, simplify_cells=True)["labelData"][0]
     np.testing.assert_array_equal(poses, raw["data_3d"].reshape(-1, 22, 3))
     assert got_names == names and metadata["sample_ids"].shape == (81,)
-    mouse18, names18, _, _ = load_poses(
-        labels, keypoint_names=names, keypoints="mouse18"
-    )
+    with pytest.warns(UserWarning, match="skip or repeat"):
+        mouse18, names18, _, _ = load_poses(
+            labels, keypoint_names=names, keypoints="mouse18"
+        )
     assert names18 == list(MOUSE18.keypoint_names)
     np.testing.assert_array_equal(mouse18[:, 5], poses[:, names.index("Tail(base)")])
     np.testing.assert_array_equal(mouse18[:, 0], poses[:, names.index("SpineM")])
 
     predictions = require("dannce_demo", "tests_touchstones_save_data_MAX_torch.mat")
-    poses, _, _, metadata = load_poses(predictions)
+    with pytest.warns(UserWarning, match="every 10th frame"):
+        poses, _, _, metadata = load_poses(predictions)
     raw = loadmat(predictions, simplify_cells=True)
     assert poses.shape == (1000, 22, 3)
     np.testing.assert_array_equal(poses, np.transpose(raw["pred"], (0, 2, 1)))

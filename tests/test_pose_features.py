@@ -6,6 +6,7 @@ import pytest
 
 from sklearn_scrubvae.pose import (
     MOUSE18,
+    Skeleton,
     compute_body_size,
     compute_heading,
     compute_speed,
@@ -95,15 +96,89 @@ def test_speed_skips_missing_values():
     np.testing.assert_allclose(speed["speed_root"].drop(11), 9.0, rtol=1e-9)
     lonely = np.full((3, 18, 3), np.nan)
     lonely[1] = rest_pose()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert compute_speed(lonely, MOUSE18, window=3).isna().all().all()
+    with pytest.raises(ValueError, match="speed_root.*'SpineM'.*consecutive frames"):
+        compute_speed(lonely, MOUSE18, window=3, fps=FPS)
 
 
-@pytest.mark.parametrize("window, fps", [(0, 90), (2.5, 90), (51, 0), (51, "90")])
+def test_speed_is_nan_only_inside_gaps_longer_than_the_window():
+    poses = linear_motion([0, 9.0, 0], 300)
+    poses[100:200] = np.nan
+    speed = compute_speed(poses, MOUSE18, window=51, fps=FPS)
+    nan_frames = np.flatnonzero(speed.isna().any(axis=1))
+    np.testing.assert_array_equal(nan_frames, np.arange(125, 175))
+    np.testing.assert_allclose(speed["speed_root"].dropna(), 9.0, rtol=1e-9)
+
+
+def test_features_name_keypoints_that_are_never_present():
+    poses = linear_motion([1.0, 0, 0], 20)
+    limbs = [MOUSE18.keypoint_names[k] for k in MOUSE18.limbs]
+    poses[:, list(MOUSE18.limbs)] = np.nan
+    with pytest.raises(ValueError, match=r"speed_limbs.*" + limbs[0]):
+        compute_speed(poses, MOUSE18, window=3, fps=FPS)
+    poses = linear_motion([1.0, 0, 0], 20)
+    poses[:, 1] = np.nan
+    with pytest.raises(ValueError, match=r"heading.*\['SpineF'\]"):
+        compute_heading(poses, MOUSE18)
+    poses[::2, 1] = 0.0  # SpineF back in even frames, SpineM missing there
+    poses[::2, 0] = np.nan
+    with pytest.raises(ValueError, match="never present together in a frame"):
+        compute_heading(poses, MOUSE18)
+    poses = linear_motion([1.0, 0, 0], 20)
+    poses[:, 4] = np.nan
+    with pytest.raises(ValueError, match=r"\('EarR', 'Snout'\)"):
+        compute_body_size(poses, MOUSE18)
+
+
+def test_speed_needs_fps_and_scales_its_default_window_with_it():
+    poses = np.random.default_rng(5).normal(size=(60, 18, 3))
+    with pytest.raises(ValueError, match="fps is required"):
+        compute_speed(poses, MOUSE18)
+    for fps, frames in ((90, 51), (30, 17), (300, 171)):
+        pd.testing.assert_frame_equal(
+            compute_speed(poses, MOUSE18, fps=fps),
+            compute_speed(poses, MOUSE18, window=frames, fps=fps),
+        )
+    assert not compute_speed(poses, MOUSE18, fps=30).equals(
+        compute_speed(poses, MOUSE18, window=51, fps=30)
+    )
+
+
+@pytest.mark.parametrize(
+    "window, fps", [(0, 90), (2.5, 90), (51, 0), (51, "90"), (51, np.inf)]
+)
 def test_speed_parameter_errors(window, fps):
     with pytest.raises(ValueError):
         compute_speed(linear_motion([1.0, 0, 0], 5), MOUSE18, window=window, fps=fps)
+
+
+def test_skeleton_without_limbs_has_no_limb_speed():
+    """Every non-root keypoint is axial: the limb column is left out, not NaN."""
+    body = Skeleton.from_edges(
+        ["centre", "nose", "tail"], [("centre", "nose"), ("centre", "tail")],
+        root="centre", front="nose",
+    )
+    time = np.arange(40)[:, None, None] / FPS
+    poses = np.array([[0.0, 0.0], [2.0, 0.0], [-3.0, 0.0]]) + time * [3.0, 4.0]
+    speed = compute_speed(poses, body, window=5, fps=FPS)
+    assert list(speed.columns) == ["speed_root", "speed_spine_head"]
+    np.testing.assert_allclose(speed["speed_root"], 5.0, rtol=1e-10)
+    np.testing.assert_allclose(speed["speed_spine_head"], 0.0, atol=1e-9)
+    size = compute_body_size(poses, body)
+    np.testing.assert_allclose(size["bone_length_total"], 5.0)
+    np.testing.assert_allclose(size["bone_length_limbs"], 0.0)
+
+
+def test_speed_and_heading_in_2d():
+    rest = rest_pose()[:, :2]
+    poses = rest + np.arange(90)[:, None, None] / FPS * np.array([30.0, -40.0])
+    speed = compute_speed(poses, MOUSE18, window=9, fps=FPS)
+    np.testing.assert_allclose(speed["speed_root"], 50.0, rtol=1e-10)
+    np.testing.assert_allclose(speed[["speed_spine_head", "speed_limbs"]], 0, atol=1e-9)
+    forward = rest[1] - rest[0]
+    heading = compute_heading(poses, MOUSE18)
+    np.testing.assert_allclose(
+        heading["heading_sin"], forward[1] / np.linalg.norm(forward), rtol=1e-12
+    )
 
 
 def test_heading_of_known_rotations():
@@ -129,6 +204,7 @@ def test_body_size_from_known_bone_lengths():
     poses = forward_kinematics(rot6d, rng.normal(size=(n_frames, 3)), lengths, MOUSE18)
     poses[3] *= 10.0  # one badly tracked frame does not move the median
     poses[15, 4] = np.nan
+    poses[16:, 7] = np.nan  # no frame of the second recording is complete
     groups = [0] * 10 + [1] * 11
     size = compute_body_size(poses, MOUSE18, groups=groups)
     assert list(size.columns) == [
@@ -156,10 +232,14 @@ def test_tracking_errors_flag_jumps_inside_recordings():
 def test_groups_and_shape_errors():
     poses = linear_motion([1.0, 0, 0], 10)
     with pytest.raises(ValueError, match="one id per frame"):
-        compute_speed(poses, MOUSE18, groups=[0] * 9)
+        compute_speed(poses, MOUSE18, fps=FPS, groups=[0] * 9)
     with pytest.raises(ValueError, match="n_frames"):
         compute_heading(poses[0], MOUSE18)
     with pytest.raises(ValueError, match="keypoints"):
         compute_body_size(poses[:, :5], MOUSE18)
+    with pytest.raises(ValueError, match="np.swapaxes"):
+        compute_speed(np.swapaxes(poses, 1, 2), MOUSE18, fps=FPS)
+    with pytest.raises(ValueError, match="np.swapaxes"):
+        compute_heading(np.swapaxes(poses[..., :2], 1, 2), MOUSE18)
     with pytest.raises(TypeError, match="threshold"):
         compute_tracking_errors(poses, threshold="2")

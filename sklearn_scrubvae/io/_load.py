@@ -1,7 +1,9 @@
 """Reading keypoint tracks from files into arrays."""
 
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,6 +12,30 @@ from ..pose.skeleton import Skeleton, get_skeleton, match_keypoints
 _HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 _SPATIAL_COORDS = ("x", "y", "z")
 _TRACKERS = ("DeepLabCut", "SLEAP", "LightningPose", "Anipose")
+_JABS_KEYPOINTS = (
+    "nose", "left_ear", "right_ear", "base_neck", "left_front_paw",
+    "right_front_paw", "center_spine", "left_rear_paw", "right_rear_paw",
+    "base_tail", "mid_tail", "tip_tail",
+)  # fmt: skip
+
+
+class _Tracks(NamedTuple):
+    """What a reader found in a file.
+
+    ``positions`` has shape (n_frames, n_individuals, n_keypoints, n_dims)
+    (or (n_frames, n_keypoints, n_dims) for one animal) and ``confidence``
+    the same without the last axis, or None. ``chosen`` is set by readers
+    that select the individual themselves (then ``positions`` holds only
+    that one).
+    """
+
+    positions: np.ndarray
+    keypoints: list | None = None
+    individuals: list | None = None
+    fps: float | None = None
+    metadata: dict | None = None
+    confidence: np.ndarray | None = None
+    chosen: int | None = None
 
 
 def load_poses(
@@ -21,6 +47,7 @@ def load_poses(
     dataset=None,
     individual=None,
     source_software=None,
+    min_confidence=None,
 ):
     """Load keypoint tracks of one animal from a file.
 
@@ -29,12 +56,14 @@ def load_poses(
     - ``.npy``: an array of shape (n_frames, n_keypoints, n_dims) or
       (n_frames, n_individuals, n_keypoints, n_dims).
     - ``.npz``: the array named ``dataset`` (default ``"poses"``, or the only
-      array); optional arrays ``keypoint_names`` and ``fps`` are read too.
-    - ``.h5``, ``.hdf5``, ``.hdf`` (HDF5, read with h5py): a DeepLabCut-style
-      pandas table saved in the "fixed" format (read without PyTables), or a
-      dataset shaped like the arrays above. ``dataset`` names the table's
-      group or the dataset; by default the file's only table, else its only
-      dataset whose last axis has size 2 or 3.
+      array); optional arrays ``keypoint_names``, ``fps`` and ``confidence``
+      (shaped like the poses without their last axis) are read too.
+    - ``.h5``, ``.hdf5``, ``.hdf`` (HDF5, read with h5py): JABS pose files
+      (``poseest/points``), a DeepLabCut-style pandas table saved in the
+      "fixed" format (read without PyTables), or a dataset shaped like the
+      arrays above. ``dataset`` names the table's group or the dataset; by
+      default the file's only table, else its only dataset whose last axis
+      has size 2 or 3.
     - ``.mat`` (MATLAB up to v7): DANNCE ``label3d`` files (``labelData``
       with ``data_3d`` of shape (n_frames, 3 * n_keypoints)), DANNCE
       predictions (``pred`` of shape (n_frames, 3, n_keypoints)), Qualisys
@@ -43,7 +72,16 @@ def load_poses(
       the variable named ``dataset``.
     - Any file of DeepLabCut, SLEAP, LightningPose or Anipose when
       ``source_software`` is given, through the optional ``movement``
-      package.
+      package (``movement.io.load_dataset``).
+
+    Tracker confidence (DeepLabCut and LightningPose likelihoods, SLEAP
+    point scores, JABS confidences) is returned in ``metadata`` and, with
+    ``min_confidence``, points below it become NaN. JABS files are converted
+    from their (y, x) pixel order to (x, y), and their padding (points of
+    confidence 0) becomes NaN; their individuals are identities (pose
+    version 4 and later) or tracks (version 3). A warning is issued when
+    the file's frame numbers show that its frames are not consecutive
+    (e.g. DANNCE predictions made on every 10th frame).
 
     Parameters
     ----------
@@ -68,8 +106,12 @@ def load_poses(
         None only when the file holds one animal.
     source_software : {"DeepLabCut", "SLEAP", "LightningPose", "Anipose"}, \
             default=None
-        Read the file with ``movement.io.load_poses.from_file`` for that
-        tracker (``pip install movement``).
+        Read the file with ``movement.io.load_dataset`` for that tracker
+        (``pip install movement``, version 0.14 or later).
+    min_confidence : float, default=None
+        Points whose confidence is below this value are set to NaN. The
+        scale is the tracker's (a probability for DeepLabCut, LightningPose
+        and SLEAP; JABS confidences exceed 1). None keeps every point.
 
     Returns
     -------
@@ -81,16 +123,26 @@ def load_poses(
         Frame rate, if known.
     metadata : dict
         ``path``, ``format``, ``individuals`` (names, or None when the file
-        does not name them), ``individual`` (index returned) and format
-        specific entries (e.g. ``sample_ids`` for DANNCE files).
+        does not name them), ``individual`` (index returned),
+        ``confidence`` (ndarray of shape (n_frames, n_keypoints), the
+        tracker's confidence of each point as stored, or None when the
+        format has none) and format specific entries (e.g. ``sample_ids``
+        for DANNCE files, ``cm_per_pixel`` for JABS files that store it).
 
     Raises
     ------
     ValueError
         For an unsupported extension, an ambiguous file, an unknown
-        individual or missing keypoints.
+        individual, missing keypoints, or ``min_confidence`` on a file
+        without confidence.
     ImportError
-        When ``source_software`` is given and ``movement`` is missing.
+        When ``source_software`` is given and ``movement`` (0.14 or later)
+        is missing.
+
+    Warns
+    -----
+    UserWarning
+        When the file's frame numbers are not consecutive.
 
     Examples
     --------
@@ -98,24 +150,29 @@ def load_poses(
     >>> from sklearn_scrubvae.io import load_poses
     >>> path = os.path.join(tempfile.mkdtemp(), "poses.npz")
     >>> np.savez(path, poses=np.zeros((5, 3, 3)), keypoint_names=["a", "b", "c"],
-    ...          fps=30)
+    ...          fps=30, confidence=np.full((5, 3), 0.9))
     >>> poses, names, fps, metadata = load_poses(path, keypoints=["c", "a"])
-    >>> poses.shape, names, fps
-    ((5, 2, 3), ['c', 'a'], 30.0)
+    >>> poses.shape, names, fps, metadata["confidence"].shape
+    ((5, 2, 3), ['c', 'a'], 30.0, (5, 2))
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {path}")
+    if min_confidence is not None and (
+        not isinstance(min_confidence, Real) or isinstance(min_confidence, bool)
+    ):
+        raise TypeError(f"min_confidence must be a number, got {min_confidence!r}.")
     if source_software is not None:
         tracks = _read_with_movement(path, source_software, fps)
     else:
         suffix = path.suffix.lower()
         if suffix == ".npy":
-            tracks = _read_npy(path)
+            positions = np.load(path, allow_pickle=False)
+            tracks = _Tracks(positions, metadata={"format": "npy"})
         elif suffix == ".npz":
             tracks = _read_npz(path, dataset)
         elif suffix in _HDF5_SUFFIXES:
-            tracks = _read_hdf5(path, dataset)
+            tracks = _read_hdf5(path, dataset, individual)
         elif suffix == ".mat":
             tracks = _read_mat(path, dataset)
         else:
@@ -124,31 +181,80 @@ def load_poses(
                 f".npy, .npz, {', '.join(_HDF5_SUFFIXES)} and .mat files, and "
                 f"tracker outputs given source_software (one of {_TRACKERS})."
             )
-    positions, names, individuals, file_fps, metadata = tracks
+    positions, confidence = tracks.positions, tracks.confidence
     if positions.ndim == 3:
         positions = positions[:, None]
+        confidence = None if confidence is None else confidence[:, None]
     if positions.ndim != 4 or positions.shape[-1] not in (2, 3):
         raise ValueError(
             "Expected tracks of shape (n_frames, [n_individuals,] n_keypoints, "
             f"2 or 3) in {path}, got shape {positions.shape}."
         )
-    chosen = _individual_index(individual, individuals, positions.shape[1])
-    poses = np.asarray(positions[:, chosen], dtype=np.float64)
-    names = _keypoint_names(keypoint_names, names, poses.shape[1])
+    if confidence is not None and confidence.shape != positions.shape[:-1]:
+        raise ValueError(
+            f"The confidence in {path} has shape {confidence.shape}; expected "
+            f"{positions.shape[:-1]}, the shape of the poses without coordinates."
+        )
+    if tracks.chosen is None:
+        chosen = _individual_index(individual, tracks.individuals, positions.shape[1])
+        column = chosen
+    else:
+        chosen, column = tracks.chosen, 0
+    poses = np.array(positions[:, column], dtype=np.float64)
+    if confidence is not None:
+        confidence = np.array(confidence[:, column], dtype=np.float64)
+    names = _keypoint_names(keypoint_names, tracks.keypoints, poses.shape[1])
     if keypoints is not None:
-        poses = poses[:, match_keypoints(names, keypoints)]
+        selection = match_keypoints(names, keypoints)
+        poses = poses[:, selection]
+        confidence = None if confidence is None else confidence[:, selection]
         names = _target_names(keypoints)
+    if min_confidence is not None:
+        if confidence is None:
+            raise ValueError(
+                f"min_confidence was given but {path} stores no confidence of "
+                "its points."
+            )
+        poses[confidence < min_confidence] = np.nan
+    file_fps = tracks.fps
     if fps is not None:
         if not isinstance(fps, Real) or isinstance(fps, bool) or not fps > 0:
             raise ValueError(f"fps must be a positive number, got {fps!r}.")
         file_fps = fps
     metadata = {
         "path": str(path),
-        "individuals": individuals,
+        "individuals": tracks.individuals,
         "individual": chosen,
-        **metadata,
+        "confidence": confidence,
+        **(tracks.metadata or {}),
     }
+    _warn_if_not_consecutive(metadata.get("sample_ids"), path)
     return poses, names, None if file_fps is None else float(file_fps), metadata
+
+
+def _warn_if_not_consecutive(frame_ids, path):
+    """Warn when a file's frame numbers skip frames."""
+    if frame_ids is None or len(frame_ids) < 2:
+        return
+    steps = np.diff(np.asarray(frame_ids, dtype=np.float64))
+    if (steps == 1).all():
+        return
+    if (steps == steps[0]).all() and steps[0] > 1:
+        detail = (
+            f"every {steps[0]:g}th frame of the recording: the frame rate of "
+            f"these poses is the video's divided by {steps[0]:g}"
+        )
+    else:
+        detail = (
+            f"frame numbers that skip or repeat at {int((steps != 1).sum())} "
+            "places: treat each consecutive run as its own recording (groups=)"
+        )
+    warnings.warn(
+        f"The frames in {path} are not consecutive ({detail}). Features and "
+        "windows assume evenly spaced frames; see metadata['sample_ids'].",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _individual_index(individual, individuals, n_individuals):
@@ -156,14 +262,15 @@ def _individual_index(individual, individuals, n_individuals):
         if n_individuals > 1:
             raise ValueError(
                 f"The file holds {n_individuals} individuals "
-                f"({individuals or 'unnamed'}); pass individual= a name or index."
+                f"({_shorten(individuals) or 'unnamed'}); pass individual= a "
+                "name or index."
             )
         return 0
     if isinstance(individual, str):
         if individuals is None or individual not in individuals:
             raise ValueError(
-                f"Unknown individual {individual!r}; the file's individuals "
-                f"are {individuals or f'unnamed, indices 0-{n_individuals - 1}'}."
+                f"Unknown individual {individual!r}; the file's individuals are "
+                f"{_shorten(individuals) or f'unnamed, indices 0-{n_individuals - 1}'}."
             )
         return individuals.index(individual)
     if isinstance(individual, Integral) and not isinstance(individual, bool):
@@ -174,6 +281,13 @@ def _individual_index(individual, individuals, n_individuals):
             )
         return int(individual)
     raise TypeError(f"individual must be a name or an index, got {individual!r}.")
+
+
+def _shorten(names, limit=10):
+    """Names for a message: all of them, or the first ``limit`` and a count."""
+    if names is None or len(names) <= limit:
+        return names
+    return f"{names[:limit]} and {len(names) - limit} more"
 
 
 def _keypoint_names(given, stored, n_keypoints):
@@ -201,14 +315,11 @@ def _text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _read_npy(path):
-    return np.load(path, allow_pickle=False), None, None, None, {"format": "npy"}
-
-
 def _read_npz(path, dataset):
+    extras = ("keypoint_names", "fps", "confidence")
     with np.load(path, allow_pickle=False) as archive:
         keys = list(archive.keys())
-        arrays = [k for k in keys if k not in ("keypoint_names", "fps")]
+        arrays = [k for k in keys if k not in extras]
         if dataset is None:
             if "poses" not in keys and len(arrays) != 1:
                 raise ValueError(
@@ -217,15 +328,23 @@ def _read_npz(path, dataset):
             dataset = "poses" if "poses" in keys else arrays[0]
         if dataset not in keys:
             raise ValueError(f"No array {dataset!r} in {path}; arrays are {keys}.")
-        names = archive["keypoint_names"].tolist() if "keypoint_names" in keys else None
-        fps = archive["fps"].item() if "fps" in keys else None
-        return archive[dataset], names, None, fps, {"format": "npz"}
+        return _Tracks(
+            archive[dataset],
+            keypoints=archive["keypoint_names"].tolist()
+            if "keypoint_names" in keys
+            else None,
+            fps=archive["fps"].item() if "fps" in keys else None,
+            metadata={"format": "npz"},
+            confidence=archive["confidence"] if "confidence" in keys else None,
+        )
 
 
-def _read_hdf5(path, dataset):
+def _read_hdf5(path, dataset, individual):
     import h5py
 
     with h5py.File(path, "r") as file:
+        if dataset in (None, "poseest/points") and "poseest/points" in file:
+            return _read_jabs(file["poseest"], individual)
         if dataset is None:
             tables = [k for k, v in file.items() if _is_pandas_frame(v)]
             arrays = []
@@ -254,7 +373,66 @@ def _read_hdf5(path, dataset):
             return _read_pandas_frame(item)
         if not isinstance(item, h5py.Dataset):
             raise ValueError(f"{dataset!r} in {path} is neither a dataset nor a table.")
-        return item[()], None, None, None, {"format": "hdf5", "dataset": dataset}
+        return _Tracks(item[()], metadata={"format": "hdf5", "dataset": dataset})
+
+
+def _read_jabs(group, individual):
+    """JAX pose estimation file (versions 2 to 6), one individual.
+
+    Points are stored as (y, x) pixels with zeros (and confidence 0) as
+    padding. Version 2 holds one mouse; version 3 holds instance slots with
+    a track id each; version 4 and later add identities (``instance_embed_id``
+    1, 2, ..., valid where ``id_mask`` is False), used when present (the
+    version attribute is not always updated). Only the chosen identity or
+    track is gathered from the slots.
+    """
+    version = int(np.atleast_1d(group.attrs.get("version", [2]))[0])
+    points = group["points"]
+    confidence = group["confidence"][()].astype(np.float64)
+    metadata = {"format": "jabs", "jabs_version": version}
+    if "cm_per_pixel" in group.attrs:
+        metadata["cm_per_pixel"] = float(group.attrs["cm_per_pixel"])
+    if points.ndim == 3:
+        slots, individuals = None, None
+        chosen = _individual_index(individual, None, 1)
+        positions, confidence = points[()][:, None], confidence[:, None]
+    else:
+        positions = points[()]
+        present = (confidence > 0).any(axis=-1)
+        if "instance_embed_id" in group:
+            ids = group["instance_embed_id"][()].astype(np.int64)
+            if "id_mask" in group:
+                present &= ~group["id_mask"][()]
+            present &= ids > 0
+            prefix = "identity"
+        elif "instance_track_id" in group:
+            ids = group["instance_track_id"][()].astype(np.int64)
+            prefix = "track"
+        else:
+            ids = np.broadcast_to(np.arange(positions.shape[1]), present.shape)
+            prefix = "slot"
+        labels = np.unique(ids[present])
+        individuals = [f"{prefix}_{label}" for label in labels]
+        chosen = _individual_index(individual, individuals, len(labels))
+        frames, slots = np.nonzero(present & (ids == labels[chosen]))
+    if slots is None:
+        gathered, scores = positions, confidence
+    else:
+        n_frames, _, n_keypoints, n_dims = positions.shape
+        gathered = np.zeros((n_frames, 1, n_keypoints, n_dims), positions.dtype)
+        scores = np.zeros((n_frames, 1, n_keypoints))
+        gathered[frames, 0] = positions[frames, slots]
+        scores[frames, 0] = confidence[frames, slots]
+    xy = gathered[..., ::-1].astype(np.float64)
+    xy[(scores == 0) | (gathered == 0).all(axis=-1)] = np.nan
+    return _Tracks(
+        xy,
+        keypoints=list(_JABS_KEYPOINTS) if xy.shape[2] == 12 else None,
+        individuals=individuals,
+        metadata=metadata,
+        confidence=scores,
+        chosen=chosen,
+    )
 
 
 def _is_pandas_frame(item):
@@ -265,8 +443,8 @@ def _read_pandas_frame(group):
     """Decode a DataFrame with multi-level columns stored by pandas ("fixed").
 
     Columns carry the levels ``bodyparts``, ``coords`` (x, y[, z] and
-    possibly ``likelihood``, dropped) and optionally ``individuals``, as
-    written by DeepLabCut and similar tools.
+    possibly ``likelihood``, returned as confidence) and optionally
+    ``individuals``, as written by DeepLabCut and similar tools.
     """
     columns = {"bodyparts": [], "coords": [], "individuals": []}
     blocks = []
@@ -296,18 +474,25 @@ def _read_pandas_frame(group):
     keypoints = list(dict.fromkeys(columns["bodyparts"]))
     individuals = list(dict.fromkeys(columns["individuals"]))
     coords = [c for c in _SPATIAL_COORDS if c in columns["coords"]]
-    spatial = [i for i, c in enumerate(columns["coords"]) if c in coords]
-    positions = np.full(
-        (values.shape[0], len(individuals), len(keypoints), len(coords)), np.nan
+    shape = (values.shape[0], len(individuals), len(keypoints))
+    positions = np.full((*shape, len(coords)), np.nan)
+    confidence = np.full(shape, np.nan) if "likelihood" in columns["coords"] else None
+    for i, coord in enumerate(columns["coords"]):
+        where = (
+            individuals.index(columns["individuals"][i]),
+            keypoints.index(columns["bodyparts"][i]),
+        )
+        if coord in coords:
+            positions[:, where[0], where[1], coords.index(coord)] = values[:, i]
+        elif coord == "likelihood":
+            confidence[:, where[0], where[1]] = values[:, i]
+    return _Tracks(
+        positions,
+        keypoints=keypoints,
+        individuals=None if individuals == [None] else individuals,
+        metadata={"format": "pandas-hdf5"},
+        confidence=confidence,
     )
-    positions[
-        :,
-        [individuals.index(columns["individuals"][i]) for i in spatial],
-        [keypoints.index(columns["bodyparts"][i]) for i in spatial],
-        [coords.index(columns["coords"][i]) for i in spatial],
-    ] = values[:, spatial]
-    names = None if individuals == [None] else individuals
-    return positions, keypoints, names, None, {"format": "pandas-hdf5"}
 
 
 def _read_mat(path, dataset):
@@ -326,14 +511,14 @@ def _read_mat(path, dataset):
             raise ValueError(
                 f"No variable {dataset!r} in {path}; variables are {list(variables)}."
             )
-        return variables[dataset], None, None, None, {"format": "mat"}
+        return _Tracks(variables[dataset], metadata={"format": "mat"})
     if "labelData" in variables:
         return _read_dannce_labels(variables)
     if "pred" in variables:
         metadata = {"format": "dannce-predictions"}
         if "sampleID" in variables:
             metadata["sample_ids"] = np.atleast_1d(variables["sampleID"])
-        return np.swapaxes(variables["pred"], 1, 2), None, None, None, metadata
+        return _Tracks(np.swapaxes(variables["pred"], 1, 2), metadata=metadata)
     for value in variables.values():
         if isinstance(value, dict) and "Trajectories" in value:
             return _read_qualisys(value)
@@ -347,12 +532,11 @@ def _read_dannce_labels(variables):
     cameras = variables["labelData"]
     labels = cameras[0] if isinstance(cameras, (list, np.ndarray)) else cameras
     data = np.atleast_2d(labels["data_3d"])
-    positions = data.reshape(data.shape[0], -1, 3)
     metadata = {
         "format": "dannce-labels",
         "sample_ids": np.atleast_1d(labels["data_sampleID"]),
     }
-    return positions, None, None, None, metadata
+    return _Tracks(data.reshape(data.shape[0], -1, 3), metadata=metadata)
 
 
 def _read_qualisys(session):
@@ -360,9 +544,12 @@ def _read_qualisys(session):
     names = [_text(n) for n in np.atleast_1d(labeled["Labels"])]
     data = np.asarray(labeled["Data"], dtype=np.float64)
     data = data.reshape(len(names), data.shape[-2], data.shape[-1])
-    positions = np.transpose(data[:, :3, :], (2, 0, 1))
-    metadata = {"format": "qualisys", "start_frame": session.get("StartFrame")}
-    return positions, names, None, session.get("FrameRate"), metadata
+    return _Tracks(
+        np.transpose(data[:, :3, :], (2, 0, 1)),
+        keypoints=names,
+        fps=session.get("FrameRate"),
+        metadata={"format": "qualisys", "start_frame": session.get("StartFrame")},
+    )
 
 
 def _read_with_movement(path, source_software, fps):
@@ -371,21 +558,21 @@ def _read_with_movement(path, source_software, fps):
             f"source_software must be one of {_TRACKERS}, got {source_software!r}."
         )
     try:
-        from movement.io import load_poses as movement_load_poses
+        from movement.io import load_dataset
     except ImportError as error:
         raise ImportError(
             f"Reading {source_software} files needs the optional package "
-            "'movement': pip install movement (or pip install "
+            "'movement' (0.14 or later): pip install movement (or pip install "
             "'sklearn_scrubvae[io]')."
         ) from error
-    data = movement_load_poses.from_file(path, source_software=source_software, fps=fps)
-    position = data["position"]
-    if "individuals" in position.dims:
-        array = position.transpose("time", "individuals", "keypoints", "space").values
-        individuals = [_text(i) for i in position.coords["individuals"].values]
-    else:
-        array = position.transpose("time", "keypoints", "space").values[:, None]
-        individuals = None
-    keypoints = [_text(k) for k in position.coords["keypoints"].values]
-    metadata = {"format": "movement", "source_software": source_software}
-    return array, keypoints, individuals, data.attrs.get("fps"), metadata
+    data = load_dataset(path, source_software=source_software, fps=fps)
+    order = ("time", "individuals", "keypoints")
+    position = data["position"].transpose(*order, "space")
+    return _Tracks(
+        position.values,
+        keypoints=[_text(k) for k in position.coords["keypoints"].values],
+        individuals=[_text(i) for i in position.coords["individuals"].values],
+        fps=data.attrs.get("fps"),
+        metadata={"format": "movement", "source_software": source_software},
+        confidence=data["confidence"].transpose(*order).values,
+    )

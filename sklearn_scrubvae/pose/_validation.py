@@ -27,7 +27,8 @@ def check_poses(poses, *, n_keypoints=None, spatial_dims=(2, 3), min_ndim=3):
     TypeError
         If ``poses`` is not numeric.
     ValueError
-        If the shape is wrong or a coordinate is infinite.
+        If the shape is wrong (naming the fix when the last two axes look
+        swapped) or a coordinate is infinite.
     """
     array = np.asarray(poses)
     if array.dtype == bool or not (
@@ -43,14 +44,28 @@ def check_poses(poses, *, n_keypoints=None, spatial_dims=(2, 3), min_ndim=3):
             f"poses must have at least {min_ndim} axes (..., n_keypoints, "
             f"n_dims), got shape {array.shape}."
         )
-    if array.shape[-1] not in spatial_dims:
+    n_rows, n_last = array.shape[-2:]
+    wrong_count = n_keypoints is not None and n_last == n_keypoints != n_rows
+    if n_rows in spatial_dims and (n_last not in spatial_dims or wrong_count):
+        raise ValueError(
+            f"poses of shape {array.shape} look like (..., n_dims, n_keypoints); "
+            "keypoint positions must be (..., n_keypoints, n_dims). Use "
+            "np.swapaxes(poses, -1, -2)."
+        )
+    if n_last not in spatial_dims:
+        hint = (
+            " Kinematics need 3D keypoints; for 2D tracking use the generic mode "
+            "with sklearn_scrubvae.pose.EgocentricAligner."
+            if n_last == 2
+            else ""
+        )
         raise ValueError(
             f"The last axis of poses holds the coordinates and must have size "
-            f"{' or '.join(map(str, spatial_dims))}, got shape {array.shape}."
+            f"{' or '.join(map(str, spatial_dims))}, got shape {array.shape}.{hint}"
         )
-    if n_keypoints is not None and array.shape[-2] != n_keypoints:
+    if n_keypoints is not None and n_rows != n_keypoints:
         raise ValueError(
-            f"poses has {array.shape[-2]} keypoints (axis -2) but the skeleton "
+            f"poses has {n_rows} keypoints (axis -2) but the skeleton "
             f"has {n_keypoints}."
         )
     if np.isinf(array).any():

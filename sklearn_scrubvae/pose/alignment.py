@@ -26,9 +26,41 @@ def heading_angle(poses, skeleton="mouse18"):
         either keypoint is missing.
     """
     skeleton = get_skeleton(skeleton)
-    poses = np.asarray(poses, dtype=np.float64)
-    forward = poses[..., skeleton.front, :2] - poses[..., skeleton.root, :2]
+    return _yaw(np.asarray(poses, dtype=np.float64), skeleton.root, skeleton.front)
+
+
+def _yaw(poses, root, front):
+    """Yaw of ``root -> front`` in the xy plane, see :func:`heading_angle`."""
+    forward = poses[..., front, :2] - poses[..., root, :2]
     return np.arctan2(forward[..., 1], forward[..., 0])
+
+
+def _align_to(poses, reference, root, front, rotate):
+    """Translate (and turn) poses into the body frame of reference poses.
+
+    Parameters
+    ----------
+    poses : ndarray of shape (..., n_frames, n_keypoints, n_dims)
+    reference : ndarray of shape (..., n_keypoints, n_dims)
+        One pose per leading index; its root goes to the origin in x and y.
+    root, front : int
+        Keypoint indices defining the body axis.
+    rotate : bool
+        Also turn about z so that the reference's heading points along +x.
+
+    Returns
+    -------
+    aligned : ndarray of shape (..., n_frames, n_keypoints, n_dims)
+    """
+    aligned = poses.copy()
+    aligned[..., :2] -= reference[..., None, None, root, :2]
+    if rotate:
+        yaw = _yaw(reference, root, front)[..., None, None]
+        cos, sin = np.cos(yaw), np.sin(yaw)
+        x, y = aligned[..., 0].copy(), aligned[..., 1].copy()
+        aligned[..., 0] = cos * x + sin * y
+        aligned[..., 1] = cos * y - sin * x
+    return aligned
 
 
 def align_egocentric(poses, skeleton="mouse18", center=None, mode="midfwd"):
@@ -80,13 +112,10 @@ def align_egocentric(poses, skeleton="mouse18", center=None, mode="midfwd"):
         raise TypeError(f"center must be an integer, got {center!r}.")
     if not -n_frames <= center < n_frames:
         raise ValueError(f"center {center} is out of range for {n_frames} frames.")
-    middle = poses[..., center, :, :]
-    aligned = poses.copy()
-    aligned[..., :2] -= middle[..., None, None, skeleton.root, :2]
-    if mode == "midfwd":
-        yaw = heading_angle(middle, skeleton)[..., None, None]
-        cos, sin = np.cos(yaw), np.sin(yaw)
-        x, y = aligned[..., 0].copy(), aligned[..., 1].copy()
-        aligned[..., 0] = cos * x + sin * y
-        aligned[..., 1] = cos * y - sin * x
-    return aligned
+    return _align_to(
+        poses,
+        poses[..., center, :, :],
+        skeleton.root,
+        skeleton.front,
+        rotate=mode == "midfwd",
+    )

@@ -1,9 +1,18 @@
 """Per-frame nuisance features: speed, heading, body size, tracking errors.
 
-Every function takes poses of shape (n_frames, n_keypoints, n_dims) and an
-optional ``groups`` array (one recording id per frame): consecutive frames
-with equal ids form a recording, and nothing is computed across the border
-of two recordings.
+Every function takes poses of shape (n_frames, n_keypoints, n_dims), with
+``n_dims`` 2 (image coordinates) or 3 (a world frame whose z axis points
+up), and an optional ``groups`` array (one recording id per frame):
+consecutive frames with equal ids form a recording, and nothing is computed
+across the border of two recordings.
+
+Missing keypoints (NaN) are skipped wherever a feature can do without them;
+a feature is NaN only at frames where every keypoint it needs is missing.
+Such frames are unusable for the skeleton mode of ``ScrubbedCVAE`` anyway.
+Fill short gaps first with :func:`~sklearn_scrubvae.pose.interpolate_gaps`
+(with the estimator's ``max_gap``) so features and model see the same
+frames. A feature that would be NaN in every frame raises a ValueError
+naming the keypoints that are never present.
 """
 
 from numbers import Integral, Real
@@ -15,24 +24,31 @@ from ._validation import check_groups, check_poses
 from .alignment import heading_angle
 from .skeleton import get_skeleton
 
+SPEED_WINDOW_SECONDS = 51 / 90
+"""Default smoothing of :func:`compute_speed`: the paper's 51 frames at 90 fps."""
 
-def compute_speed(poses, skeleton="mouse18", window=51, fps=90, groups=None):
+
+def compute_speed(poses, skeleton="mouse18", window=None, fps=None, groups=None):
     """Root, axial and limb speeds averaged over a window around each frame.
 
     Speeds come from frame differences times ``fps`` (central differences,
-    one-sided at the first and last frame of a recording), so they are in
-    position units per second. Three speeds are computed per frame:
+    one-sided at the first and last frame of a recording and next to a
+    missing frame), so they are in position units per second. Up to three
+    speeds are computed per frame:
 
     - ``speed_root``: speed of the root keypoint;
     - ``speed_spine_head``: mean speed of the axial (spine and head)
       keypoints relative to the root;
     - ``speed_limbs``: mean speed of the limb keypoints, each relative to its
       girdle keypoint (for MOUSE18 forelimbs from SpineF, hindlimbs from
-      Tail_base).
+      Tail_base). Only for skeletons with ``limb_girdles``: without limbs
+      every non-root keypoint is axial, and the column is left out.
 
     Each is then averaged over ``window`` frames centred on the frame, the
     window shrinking at the edges of a recording. Missing values are
-    skipped; a frame whose window holds no finite value gets NaN.
+    skipped (a mean over the keypoints and frames that are present); a frame
+    whose window holds no finite value gets NaN, which happens only inside
+    gaps longer than the window.
 
     Parameters
     ----------
@@ -40,18 +56,28 @@ def compute_speed(poses, skeleton="mouse18", window=51, fps=90, groups=None):
         Keypoint positions, ``n_dims`` 2 or 3, NaN where missing.
     skeleton : Skeleton or str, default="mouse18"
         Skeleton defining the root, axial and limb keypoints.
-    window : int, default=51
+    window : int, default=None
         Number of frames averaged (for an even window, the extra frame is
-        after the centre). 1 gives the per-frame speed.
-    fps : float, default=90
-        Frames per second.
+        after the centre); 1 gives the per-frame speed. None takes the
+        odd number of frames closest to 0.567 s (51 frames at 90 fps, 17 at
+        30 fps).
+    fps : float
+        Frames per second of ``poses``; required (``load_poses`` returns the
+        frame rate a file stores).
     groups : array-like of shape (n_frames,), default=None
         Recording id of each frame; None for a single recording.
 
     Returns
     -------
-    speed : pandas.DataFrame of shape (n_frames, 3)
-        Columns ``speed_root``, ``speed_spine_head``, ``speed_limbs``.
+    speed : pandas.DataFrame of shape (n_frames, 2 or 3)
+        Columns ``speed_root``, ``speed_spine_head`` and, when the skeleton
+        has limbs, ``speed_limbs``.
+
+    Raises
+    ------
+    ValueError
+        If ``fps`` is missing, or a column would be NaN in every frame
+        (naming the keypoints that are never present).
 
     Examples
     --------
@@ -66,36 +92,55 @@ def compute_speed(poses, skeleton="mouse18", window=51, fps=90, groups=None):
     """
     skeleton = get_skeleton(skeleton)
     poses = _check_frame_poses(poses, skeleton.n_keypoints)
+    if fps is None:
+        raise ValueError(
+            "fps is required: pass the frame rate of the poses (load_poses "
+            "returns it when the file stores one)."
+        )
+    if not isinstance(fps, Real) or isinstance(fps, bool) or not 0 < fps < np.inf:
+        raise ValueError(f"fps must be a positive number, got {fps!r}.")
+    if window is None:
+        window = int(round(SPEED_WINDOW_SECONDS * fps)) // 2 * 2 + 1
     if not isinstance(window, Integral) or isinstance(window, bool) or window < 1:
         raise ValueError(f"window must be a positive integer, got {window!r}.")
-    if not isinstance(fps, Real) or isinstance(fps, bool) or not fps > 0:
-        raise ValueError(f"fps must be a positive number, got {fps!r}.")
     run_start, run_stop, _ = check_groups(groups, poses.shape[0])
     root = poses[:, skeleton.root]
-    axial = poses[:, list(skeleton.axial)] - root[:, None]
-    limbs = poses[:, list(skeleton.limbs)] - poses[:, list(skeleton.girdles)]
-    points = np.concatenate([root[:, None], axial, limbs], axis=1)
-    speeds = np.linalg.norm(_velocity(points, run_start, run_stop), axis=-1) * fps
-    n_axial = len(skeleton.axial)
-    per_frame = np.stack(
-        [
-            speeds[:, 0],
-            _nanmean(speeds[:, 1 : 1 + n_axial], axis=1),
-            _nanmean(speeds[:, 1 + n_axial :], axis=1),
-        ],
-        axis=1,
+    axial, limbs = list(skeleton.axial), list(skeleton.limbs)
+    parts = {
+        "speed_root": (root[:, None], [skeleton.root]),
+        "speed_spine_head": (poses[:, axial] - root[:, None], [skeleton.root, *axial]),
+        "speed_limbs": (
+            poses[:, limbs] - poses[:, list(skeleton.girdles)],
+            sorted(set(skeleton.girdles)) + limbs,
+        ),
+    }
+    per_frame = {
+        name: _nanmean(
+            np.linalg.norm(_velocity(points, run_start, run_stop), axis=-1) * fps,
+            axis=1,
+        )
+        for name, (points, _) in parts.items()
+        if points.shape[1]
+    }
+    speed = pd.DataFrame(
+        _window_nanmean(
+            np.column_stack(list(per_frame.values())), window, run_start, run_stop
+        ),
+        columns=list(per_frame),
     )
-    return pd.DataFrame(
-        _window_nanmean(per_frame, window, run_start, run_stop),
-        columns=["speed_root", "speed_spine_head", "speed_limbs"],
-    )
+    for name in speed.columns[speed.isna().all() & (len(speed) > 0)]:
+        _raise_never_present(
+            name, poses, skeleton, parts[name][1], "in two consecutive frames"
+        )
+    return speed
 
 
 def compute_heading(poses, skeleton="mouse18"):
     """Heading of each frame as the sine and cosine of its yaw.
 
     The yaw is the angle of the root -> front vector projected on the xy
-    plane, counter-clockwise from +x.
+    plane, counter-clockwise from +x. For 2D poses in image coordinates,
+    whose y axis points down, the angle turns clockwise on screen.
 
     Parameters
     ----------
@@ -111,6 +156,11 @@ def compute_heading(poses, skeleton="mouse18"):
         front keypoint is missing. A front keypoint straight above the root
         reads as yaw 0.
 
+    Raises
+    ------
+    ValueError
+        If the root and front keypoints are never present together.
+
     Examples
     --------
     >>> import numpy as np
@@ -123,17 +173,22 @@ def compute_heading(poses, skeleton="mouse18"):
     skeleton = get_skeleton(skeleton)
     poses = _check_frame_poses(poses, skeleton.n_keypoints)
     yaw = heading_angle(poses, skeleton)
+    if len(yaw) and np.isnan(yaw).all():
+        _raise_never_present(
+            "heading", poses, skeleton, [skeleton.root, skeleton.front], "in a frame"
+        )
     return pd.DataFrame({"heading_sin": np.sin(yaw), "heading_cos": np.cos(yaw)})
 
 
 def compute_body_size(poses, skeleton="mouse18", groups=None):
-    """Bone length sums per frame, replaced by their median per recording.
+    """Bone length sums per recording, from median bone lengths.
 
-    Bones are the segments from each non-root keypoint to its parent. The
-    per-frame sums (NaN for a frame missing any keypoint they use) are
-    replaced by their median over each recording's complete frames, so every
-    frame of a recording carries the same, outlier-robust value: a stable
-    cue to the animal's identity.
+    Bones are the segments from each non-root keypoint to its parent. Each
+    bone's length is taken as its median over the frames of a recording
+    where both its keypoints are present, and the medians are summed, so
+    every frame of a recording carries the same, outlier-robust value: a
+    stable cue to the animal's identity. Gaps only matter when a bone is
+    never seen in a recording.
 
     Parameters
     ----------
@@ -149,8 +204,14 @@ def compute_body_size(poses, skeleton="mouse18", groups=None):
     size : pandas.DataFrame of shape (n_frames, 3)
         Columns ``bone_length_total`` (all bones), ``bone_length_axial``
         (bones ending at axial keypoints: spine and head) and
-        ``bone_length_limbs`` (bones ending at limb keypoints). NaN for a
-        recording without a complete frame.
+        ``bone_length_limbs`` (bones ending at limb keypoints; 0 for a
+        skeleton without limbs). NaN for a recording in which one of the
+        bones summed is never seen.
+
+    Raises
+    ------
+    ValueError
+        If a bone is never seen in any recording (naming its keypoints).
 
     Examples
     --------
@@ -163,21 +224,25 @@ def compute_body_size(poses, skeleton="mouse18", groups=None):
     skeleton = get_skeleton(skeleton)
     poses = _check_frame_poses(poses, skeleton.n_keypoints)
     _, _, run_id = check_groups(groups, poses.shape[0])
-    bones = np.flatnonzero(np.asarray(skeleton.parents) >= 0)
-    lengths = np.zeros((poses.shape[0], skeleton.n_keypoints))
-    lengths[:, bones] = np.linalg.norm(
-        poses[:, bones] - poses[:, np.asarray(skeleton.parents)[bones]], axis=-1
-    )
-    axial = lengths[:, list(skeleton.axial)].sum(axis=1)
-    limbs = lengths[:, list(skeleton.limbs)].sum(axis=1)
-    per_frame = pd.DataFrame(
+    parents = np.asarray(skeleton.parents)
+    bones = np.flatnonzero(parents >= 0)
+    lengths = np.linalg.norm(poses[:, bones] - poses[:, parents[bones]], axis=-1)
+    median = pd.DataFrame(lengths, columns=bones).groupby(run_id).median()
+    unseen = median.columns[median.isna().all()]
+    if len(unseen):
+        names = skeleton.keypoint_names
+        raise ValueError(
+            "Bones never seen (one of their keypoints is missing in every frame): "
+            f"{[(names[parents[b]], names[b]) for b in unseen]}."
+        )
+    per_recording = pd.DataFrame(
         {
-            "bone_length_total": lengths.sum(axis=1),
-            "bone_length_axial": axial,
-            "bone_length_limbs": limbs,
+            "bone_length_total": median.sum(axis=1, skipna=False),
+            "bone_length_axial": median[list(skeleton.axial)].sum(axis=1, skipna=False),
+            "bone_length_limbs": median[list(skeleton.limbs)].sum(axis=1, skipna=False),
         }
     )
-    return per_frame.groupby(run_id).transform("median")
+    return per_recording.iloc[run_id].reset_index(drop=True)
 
 
 def compute_tracking_errors(poses, threshold, groups=None):
@@ -221,6 +286,24 @@ def compute_tracking_errors(poses, threshold, groups=None):
     steps[run_start == np.arange(poses.shape[0])] = np.nan
     displacement = _nanmean(steps, axis=1)
     return np.nan_to_num(displacement, nan=-np.inf) > threshold
+
+
+def _raise_never_present(feature, poses, skeleton, keypoints, together):
+    """ValueError for a feature that is NaN in every frame, naming keypoints."""
+    names = skeleton.keypoint_names
+    absent = [names[k] for k in keypoints if np.isnan(poses[:, k]).all()]
+    if absent:
+        reason = f"keypoints {absent} are missing in every frame"
+    else:
+        reason = (
+            f"keypoints {[names[k] for k in keypoints]} are never present "
+            f"together {together}"
+        )
+    raise ValueError(
+        f"{feature} cannot be computed in any frame: {reason}. Check the "
+        "keypoint order, fill gaps with interpolate_gaps, or use a skeleton "
+        "without these keypoints."
+    )
 
 
 def _check_frame_poses(poses, n_keypoints=None):

@@ -220,6 +220,7 @@ class Skeleton:
 
     @property
     def root(self):
+        """int: Index of the root keypoint."""
         return self._root
 
     @property
@@ -229,10 +230,12 @@ class Skeleton:
 
     @property
     def n_keypoints(self):
+        """int: Number of keypoints."""
         return len(self._names)
 
     @property
     def levels(self):
+        """tuple of ndarray: Keypoint indices by depth below the root."""
         return self._levels
 
     @property
@@ -242,14 +245,17 @@ class Skeleton:
 
     @property
     def axial(self):
+        """tuple of int: Non-root keypoints that are not limb keypoints."""
         return self._axial
 
     @property
     def limbs(self):
+        """tuple of int: Limb keypoints, in index order."""
         return self._limbs
 
     @property
     def girdles(self):
+        """tuple of int: Girdle keypoint of each entry of ``limbs``."""
         return self._girdles
 
     @property
