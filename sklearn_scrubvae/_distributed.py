@@ -138,17 +138,38 @@ def wrap(module, device):
 
     Returns
     -------
-    ddp : DistributedDataParallel
-        Broadcasts rank 0's weights and buffers once; afterwards buffers
+    ddp : DataParallel
+        Holds the DistributedDataParallel wrapper, which broadcasts rank 0's
+        weights and buffers once; afterwards buffers
         (running statistics, scrubber state) are kept equal by computing
         them from global batches, not by broadcasting.
     """
     convert_batch_norm(module, GlobalBatchNorm1d)
-    return DistributedDataParallel(
-        module,
-        device_ids=[device.index] if device.type == "cuda" else None,
-        broadcast_buffers=False,
+    # skorch lets a net hold torch modules only as its components; the
+    # wrapper is handed over in a plain holder.
+    return DataParallel(
+        DistributedDataParallel(
+            module,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            forward_sync_buffers=False,
+        )
     )
+
+
+class DataParallel:
+    """Holder of the DistributedDataParallel wrapper a net trains through.
+
+    Parameters
+    ----------
+    ddp : DistributedDataParallel
+    """
+
+    def __init__(self, ddp):
+        self.ddp = ddp
+
+    def __call__(self, *args, **kwargs):
+        """The wrapper's forward pass (which prepares the gradient all-reduce)."""
+        return self.ddp(*args, **kwargs)
 
 
 def unwrap(module):
