@@ -123,6 +123,7 @@ def test_fit_killed_mid_run_resumes_and_loses_at_most_checkpoint_every_epochs(tm
     child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL
     saved = int((ckpt / "latest").read_text().split("-")[1])
+    print(f"killed after epoch {epochs_done}, last checkpoint at epoch {saved}")
     assert saved % every == 0 and epochs_done - saved <= every
     # Resume in another process, as after a crash.
     done = subprocess.run(
