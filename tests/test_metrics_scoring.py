@@ -194,3 +194,14 @@ def test_probe_folds_shrink_to_the_recordings_of_the_fold(data):
     assert excess[0] > 0.5  # lam=0 leaks speed: scored with 3 folds, not an error
     with pytest.raises(ValueError, match="holds one recording"):
         scorer.excess_decodability(model, X, table, groups=np.zeros(500))
+
+
+def test_probe_fold_with_one_class_names_column_and_fold(data):
+    X, table = data
+    # two recordings, each of one animal: the probe's folds keep recordings
+    # apart, so each trains on one class
+    groups = np.repeat([0, 1], 250)
+    table = table.assign(animal=np.repeat(["a", "b"], 250))
+    scorer = make_scrubbing_scorer(["animal"], step=1, cv=2)
+    with pytest.raises(ValueError, match=r"\['animal'\].*fold of 500 frames.*one class"):
+        scorer.excess_decodability(GroupAwareStrength().fit(X), X, table, groups=groups)

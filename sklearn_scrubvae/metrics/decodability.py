@@ -232,6 +232,13 @@ def decodability_score(
 
     # Explicit splits work the same with and without metadata routing.
     splits = list(check_cv(cv, y, classifier=classification).split(Z[kept], y, groups))
+    if classification:
+        for fold, (train, _) in enumerate(splits):
+            if len(np.unique(y[train])) < 2:
+                raise ValueError(
+                    f"Fold {fold} of the probe's cross-validation trains on one class "
+                    f"({np.unique(y[train]).tolist()}): use folds that mix the classes."
+                )
     scores = cross_val_score(model, Z[kept], y, cv=splits)
     chance = None
     if classification:

@@ -109,9 +109,10 @@ class ScrubbingScorer:
         cv = self.cv
         if groups is not None and isinstance(cv, Integral):
             cv = min(cv, len(np.unique(groups)))
-        return np.array(
-            [
-                decodability_score(
+        excess = []
+        for target in targets:
+            try:
+                result = decodability_score(
                     Z,
                     frame[target],
                     probe=self.probe,
@@ -119,16 +120,18 @@ class ScrubbingScorer:
                     groups=groups,
                     step=self.step,
                     random_state=self.random_state,
-                ).excess
-                for target in targets
-            ]
-        )
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"Cannot score nuisance column(s) {target} on {_describe_fold(groups, Z)}: "
+                    f"{exc}"
+                ) from exc
+            excess.append(result.excess)
+        return np.array(excess)
 
     def _check_scorable(self, target, groups):
         """Raise one clear error when the probe cannot be scored on these frames."""
-        fold = f"the held-out fold of {len(target)} frames"
-        if groups is not None:
-            fold += f" (recordings {_summarise(np.unique(groups))})"
+        fold = _describe_fold(groups, target)
         columns = list(target.columns)
         if groups is not None and isinstance(self.cv, Integral) and len(np.unique(groups)) < 2:
             raise ValueError(
@@ -180,6 +183,14 @@ class ScrubbingScorer:
             elbo = estimator.score(X, nuisance=table, groups=groups)
         elbo_per_value = elbo / (estimator.window * estimator.n_features_in_)
         return float(elbo_per_value - self.weight * excess.mean())
+
+
+def _describe_fold(groups, frames):
+    """How an error message names the held-out fold being scored."""
+    fold = f"the held-out fold of {len(frames)} frames"
+    if groups is not None:
+        fold += f" (recordings {_summarise(np.unique(groups))})"
+    return fold
 
 
 def _summarise(values, limit=5):
