@@ -10,6 +10,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _distributed
+from ._coverage import (
+    bridge_embeddings,
+    warn_all_columns,
+    warn_bridged,
+    warn_dropped_windows,
+    warn_joined_recordings,
+    warn_unordered_index,
+)
 from ._dataset import LatentDataset, WindowDataset
 from ._device import (
     frames_fit_on_device,
@@ -105,6 +113,13 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Pose mode: frames whose mean keypoint displacement since the
         previous frame exceeds it are treated as tracking errors (left out
         like gaps). None keeps all frames.
+    unusable_frames : {"nearest", "nan"}, default="nearest"
+        What :meth:`transform` returns for a frame whose window touches
+        unusable frames (long gaps, tracking errors): "nearest" gives it the
+        embedding of the nearest usable frame of its recording, with a
+        warning saying how many, so a Pipeline (e.g. with KMeans) runs on
+        gappy recordings; "nan" gives NaN rows. :meth:`valid_frames` marks
+        the frames with an embedding of their own either way.
     window : int, default=51
         Frames per window (odd).
     stride : int, default=1
@@ -246,6 +261,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         "alignment": [StrOptions({"midfwd", "x360"})],
         "max_gap": [Interval(numbers.Integral, 0, None, closed="left")],
         "max_displacement": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "unusable_frames": [StrOptions({"nearest", "nan"})],
         "window": [Interval(numbers.Integral, 1, None, closed="left")],
         "stride": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_channels": [tuple, list],
@@ -288,6 +304,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         alignment="midfwd",
         max_gap=10,
         max_displacement=None,
+        unusable_frames="nearest",
         window=51,
         stride=1,
         hidden_channels=(64, 128, 256),
@@ -326,6 +343,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.alignment = alignment
         self.max_gap = max_gap
         self.max_displacement = max_displacement
+        self.unusable_frames = unusable_frames
         self.window = window
         self.stride = stride
         self.hidden_channels = hidden_channels
@@ -380,15 +398,19 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         X = self._validate_frames(X, reset=not warm)
         n_frames = X.shape[0]
         table = nuisance if nuisance is not None else y
+        warn_unordered_index(table)
         if not warm:  # a warm start keeps the encodings its weights were trained on
             self._fit_nuisance(table, n_frames)
             self.input_ = self._make_input().fit(X, groups=groups, window=self.window)
+        if self.skeleton_ is not None and not isinstance(X, np.memmap):
+            warn_joined_recordings(X, groups)
         frames, valid = self.input_.frames(X, groups)
+        valid, nuisance_missing = self._exclude_missing_nuisance(valid, table, n_frames)
         start, stop = compute_segments(n_frames, groups)
         centers = full_window_centers(start, stop, self.window, self.stride, valid)
-        self.n_windows_dropped_ = (
-            len(full_window_centers(start, stop, self.window, self.stride)) - len(centers)
-        )
+        all_centers = full_window_centers(start, stop, self.window, self.stride)
+        self.n_windows_dropped_ = len(all_centers) - len(centers)
+        self._warn_dropped_windows(X, groups, start, stop, all_centers, centers, nuisance_missing)
         if len(centers) == 0:
             raise ValueError(
                 f"X has n_samples={n_frames} frames but no recording holds a full window of "
@@ -448,27 +470,80 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Returns
         -------
         Z : ndarray of shape (n_frames, n_components)
-            Posterior means; NaN rows for frames whose window touches
-            unusable frames.
+            Posterior means. A frame whose window touches unusable frames
+            gets the embedding of the nearest usable frame of its recording
+            or a NaN row, as ``unusable_frames`` says; :meth:`valid_frames`
+            marks the frames with an embedding of their own.
         """
         check_is_fitted(self)
         X = self._validate_frames(X, reset=False)
         n_frames = X.shape[0]
+        Z = np.full((n_frames, self.n_components), np.nan)
+        usable = np.zeros(n_frames, dtype=bool)
+        for begin, end, dataset, chunk_usable in self._usable_chunks(X, groups, embed=True):
+            usable[begin:end] = chunk_usable
+            if chunk_usable.any():
+                Z[begin:end][chunk_usable] = self._predict(dataset)
+        if self.unusable_frames == "nearest" and not usable.all():
+            start, stop = compute_segments(n_frames, groups)
+            Z = bridge_embeddings(Z, usable, start, stop)
+            n_left = int(np.isnan(Z[:, 0]).sum())
+            warn_bridged(int((~usable).sum()) - n_left, n_frames, n_left)
+        return Z
+
+    def valid_frames(self, X, *, groups=None):
+        """Which frames have an embedding of their own.
+
+        A frame's embedding is its own when its window, clipped to its
+        recording, touches no unusable frame (a keypoint still missing after
+        gap filling, a tracking error). Other frames get a bridged embedding
+        or NaN from :meth:`transform` (see ``unusable_frames``); leave them
+        out of statistics that must not mix in their neighbours.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_frames, n_features)
+        groups : array-like of shape (n_frames,), default=None
+            Recording id per frame.
+
+        Returns
+        -------
+        valid : ndarray of bool, shape (n_frames,)
+        """
+        check_is_fitted(self)
+        X = self._validate_frames(X, reset=False)
+        valid = np.zeros(X.shape[0], dtype=bool)
+        for begin, end, _, chunk_usable in self._usable_chunks(X, groups, embed=False):
+            valid[begin:end] = chunk_usable
+        return valid
+
+    def _usable_chunks(self, X, groups, embed):
+        """Chunks of frames with the usability of their windows.
+
+        Frames are read chunk by chunk, each with the context its windows
+        need, so X may be far larger than memory.
+
+        Yields
+        ------
+        begin, end : int
+            Frames ``begin:end`` of X.
+        dataset : WindowDataset or None
+            Their usable windows (when ``embed``).
+        usable : ndarray of bool, shape (end - begin,)
+        """
+        n_frames = X.shape[0]
         compute_segments(n_frames, groups)  # checks groups
         groups = None if groups is None else np.asarray(groups)
-        Z = np.full((n_frames, self.n_components), np.nan)
-        # Frames are embedded chunk by chunk (each read with the context its
-        # windows need), so X may be far larger than memory.
         for lo, begin, end, hi in iter_chunks(n_frames, pad=self.window // 2 + self.input_.context):
             part = None if groups is None else groups[lo:hi]
             frames, valid = self.input_.frames(X[lo:hi], part)
             start, stop = compute_segments(hi - lo, part)
             centers = np.arange(begin - lo, end - lo)
             usable = clean_windows(centers, start, stop, self.window, valid)
-            if usable.any():
+            dataset = None
+            if embed and usable.any():
                 dataset = self._window_dataset(frames, start, stop, centers[usable], nuisance=False)
-                Z[begin:end][usable] = self._predict(dataset)
-        return Z
+            yield begin, end, dataset, usable
 
     def inverse_transform(self, X, *, nuisance=None):
         """Decode embeddings back to frames (the centre frame of each window).
@@ -521,6 +596,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         else:
             decoder_v = np.zeros((n, 0), np.float32)
         ok = ~np.isnan(Z).any(axis=1)
+        if self.conditional:
+            ok &= ~self.nuisance_encoder_.missing_rows(nuisance, n)
         windows = np.full((n, self.window) + self._window_frame_shape(), np.nan)
         if ok.any():
             dataset = LatentDataset(
@@ -552,6 +629,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         n_frames = X.shape[0]
         table = nuisance if nuisance is not None else y
         frames, valid = self.input_.frames(X, groups)
+        if table is not None:
+            valid, _ = self._exclude_missing_nuisance(valid, table, n_frames)
         start, stop = compute_segments(n_frames, groups)
         centers = full_window_centers(start, stop, self.window, 1, valid)
         if len(centers) == 0:
@@ -617,6 +696,36 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _needs_nuisance(self):
         return self.conditional or bool(self.scrubber)
 
+    def _exclude_missing_nuisance(self, valid, table, n_frames):
+        """Frames usable once those with a NaN nuisance row are left out too."""
+        if not self._needs_nuisance():
+            return valid, np.zeros(n_frames, dtype=bool)
+        missing = self.nuisance_encoder_.missing_rows(table, n_frames)
+        if not missing.any():
+            return valid, missing
+        return (~missing if valid is None else valid & ~missing), missing
+
+    def _warn_dropped_windows(self, X, groups, start, stop, all_centers, centers, nuisance_missing):
+        """Warn, naming the keypoints responsible, when many windows are left out."""
+        dropped = np.setdiff1d(all_centers, centers)
+        dropped_frames = None
+        if self.skeleton_ is not None and len(dropped):
+            covered = np.zeros(len(start) + 1, dtype=np.int64)
+            half = self.window // 2
+            np.add.at(covered, dropped - half, 1)
+            np.add.at(covered, dropped + half + 1, -1)
+            dropped_frames = np.cumsum(covered[:-1]) > 0
+        warn_dropped_windows(
+            len(dropped),
+            len(all_centers),
+            poses=None if self.skeleton_ is None or isinstance(X, np.memmap) else X,
+            skeleton=self.skeleton_,
+            max_gap=self.max_gap,
+            groups=groups,
+            dropped_frames=dropped_frames,
+            n_nuisance_missing=int(nuisance_missing.sum()),
+        )
+
     def _make_input(self):
         if self.skeleton_ is None:
             return FeatureInput()
@@ -636,7 +745,14 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self.skeleton_ = None if self.skeleton is None else get_skeleton(self.skeleton)
             self._poses_3d_ = poses_3d
         if self.skeleton_ is None:
-            return self._validate_array(X, reset, allow_nan=False)
+            if poses_3d:
+                raise ValueError(
+                    f"X has shape {X.shape}: keypoints (n_frames, n_keypoints, n_dims) need "
+                    "skeleton= (e.g. skeleton='mouse18' or a Skeleton) for pose mode; for "
+                    "generic features flatten them to (n_frames, n_keypoints * n_dims), "
+                    "ideally after sklearn_scrubvae.pose.EgocentricAligner."
+                )
+            return self._validate_array(X, reset, allow_nan=True)
         if poses_3d:
             X = X if isinstance(X, np.memmap) else np.asarray(X, dtype=np.float64)
             if X.shape[1:] != (self.skeleton_.n_keypoints, 3):
@@ -701,6 +817,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         classes = {c: name for c, name in self.scrubbers_.items() if name in CATEGORICAL_ONLY}
         if classes:
             self.nuisance_encoder_ = NuisanceEncoder(self.nuisance, classes).fit(table, n_frames)
+        if self.nuisance is None:
+            warn_all_columns(self.nuisance_columns_, self.scrubbers_)
 
     def _scrubber_options(self, name):
         options = {"gr": {"alpha": self.alpha}, "nd": {"alpha": self.alpha}}.get(name, {})
@@ -764,7 +882,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
                 tol=self.tol,
             ),
             device=self.device_,
-            verbose=int(self.verbose >= 1),
+            verbose=0,  # the epoch log callback reports progress (see make_callbacks)
             torch_load_kwargs={"weights_only": False},
         )
 
@@ -817,7 +935,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self._needs_nuisance()
-        tags.input_tags.allow_nan = self.skeleton is not None
+        tags.input_tags.allow_nan = True
         return tags
 
     # ---------------------------------------------------------- persistence

@@ -34,6 +34,13 @@ def _is_categorical(series):
     )
 
 
+def _scatter(values, missing):
+    """Rows of ``values`` placed at the rows where ``missing`` is False; zeros elsewhere."""
+    full = np.zeros((len(missing),) + values.shape[1:], dtype=values.dtype)
+    full[~missing] = values
+    return full
+
+
 class NuisanceEncoder:
     """Turn a per-frame nuisance table into model inputs.
 
@@ -42,6 +49,8 @@ class NuisanceEncoder:
     decoder); float columns are standardised, except the columns named in
     ``classes`` whose float values are all integers (scikit-learn's
     ``type_of_target`` convention: ``0.0``/``1.0`` are class labels).
+    Rows with a missing value (NaN/None) in a used column are left out of
+    the statistics and encoded as zeros (see :meth:`missing_rows`).
 
     Parameters
     ----------
@@ -72,6 +81,9 @@ class NuisanceEncoder:
         """
         frame = self._select(table, n_frames)
         self.columns_ = list(frame.columns)
+        frame = frame[~self._missing(frame)]
+        if self.columns_ and len(frame) == 0:
+            raise ValueError("Every row of the nuisance table has a missing value (NaN/None).")
         self.categories_ = {}
         self.mean_ = {}
         self.scale_ = {}
@@ -122,21 +134,45 @@ class NuisanceEncoder:
             standardised values of shape (n_frames, 1), float32, otherwise.
         """
         frame = self._select(table, n_frames)
+        missing = self._missing(frame)
+        frame = frame[~missing]
         blocks, targets = [], {}
         for name in self.columns_:
             col = frame[name]
             if self.is_categorical(name):
                 codes = self._codes(name, col.to_numpy())
-                targets[name] = codes
+                targets[name] = _scatter(codes, missing)
                 blocks.append(np.eye(self.n_outputs(name), dtype=np.float32)[codes])
             else:
                 values = (self._float_values(name, col) - self.mean_[name]) / self.scale_[name]
-                targets[name] = values[:, None].astype(np.float32)
-                blocks.append(targets[name])
-        decoder_input = (
-            np.concatenate(blocks, axis=1) if blocks else np.zeros((n_frames, 0), np.float32)
+                targets[name] = _scatter(values[:, None].astype(np.float32), missing)
+                blocks.append(values[:, None].astype(np.float32))
+        decoder_input = _scatter(
+            np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), np.float32),
+            missing,
         )
         return decoder_input, targets
+
+    def missing_rows(self, table, n_frames):
+        """Rows with a missing value (NaN/None) in a used column.
+
+        :meth:`transform` encodes such rows as zeros; the estimator treats
+        their frames as unusable.
+
+        Parameters
+        ----------
+        table : DataFrame, Series or array-like of shape (n_frames, ...)
+        n_frames : int
+
+        Returns
+        -------
+        missing : ndarray of bool, shape (n_frames,)
+        """
+        return self._missing(self._select(table, n_frames))
+
+    @staticmethod
+    def _missing(frame):
+        return frame.isna().to_numpy().any(axis=1)
 
     def _select(self, table, n_frames):
         frame = _as_frame(table)

@@ -25,6 +25,7 @@ from torch import nn
 from . import _distributed
 from ._dataset import BatchLoader
 from ._device import autocast, fast_float32
+from ._progress import EpochLog
 from ._windows import recording_chunks
 
 
@@ -282,7 +283,8 @@ def make_callbacks(*, verbose, gradient_clip, early_stopping, n_iter_no_change, 
     Parameters
     ----------
     verbose : int
-        0 silent; 1 one log line per epoch; 2 also a progress bar.
+        0 silent; 1 one line per epoch (:class:`EpochLog`); 2 also a
+        progress bar.
     gradient_clip : float or None
         Maximum gradient norm.
     early_stopping : bool
@@ -312,6 +314,8 @@ def make_callbacks(*, verbose, gradient_clip, early_stopping, n_iter_no_change, 
                 ),
             )
         )
+    if verbose >= 1:
+        callbacks.append(("epoch_log", EpochLog()))
     if verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
     return callbacks
