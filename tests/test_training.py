@@ -124,6 +124,27 @@ def test_solver_loss_and_gradients_equal_a_plain_computation():
         torch.testing.assert_close(a, b)
 
 
+def test_batched_transform_and_decoding_equal_the_module_on_each_window():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **{**TINY, "batch_size": 50})
+    est.fit(X, table, groups=groups)
+    frames, _ = est.input_.frames(X)
+    start, stop = compute_segments(len(X), groups)
+    windows = np.stack([naive_window(frames["features"], c, start[c], stop[c], 5)
+                        for c in range(len(X))])
+    module = est.module_.eval()
+    with torch.no_grad():
+        mu = module.encode({"features": torch.as_tensor(windows)})[0]
+        encoded, _ = est.nuisance_encoder_.transform(table, len(X))
+        decoded = module.decode(mu, torch.as_tensor(encoded))
+    Z = est.transform(X, groups=groups)
+    np.testing.assert_allclose(Z, mu.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        est.decode_windows(Z, nuisance=table), est.input_.to_windows(decoded.numpy()),
+        rtol=1e-4, atol=1e-5,
+    )
+
+
 # ---------------------------------------------------------- validation split
 
 
