@@ -28,7 +28,13 @@ from ._device import (
     resolve_device,
     seeded,
 )
-from ._inputs import FeatureInput, SkeletonInput, check_frames_chunked, iter_chunks
+from ._inputs import (
+    FeatureInput,
+    SkeletonInput,
+    check_frames_chunked,
+    frames_as_tensors,
+    iter_chunks,
+)
 from ._nuisance import NuisanceEncoder
 from ._persistence import load_estimator, save_estimator
 from ._run import continue_from, run_epochs, training_callbacks
@@ -909,7 +915,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             for column in (self.scrubbers_ if with_targets else [])
         }
         return WindowDataset(
-            frames={k: torch.as_tensor(v) for k, v in frames.items()},
+            frames=frames_as_tensors(frames),
             nuisance=torch.as_tensor(decoder_v, device=device) if nuisance else None,
             targets=scrub_targets,
             start=torch.as_tensor(start, device=device),

@@ -6,6 +6,7 @@ time, and the float32 frames are written into preallocated arrays.
 """
 
 import numpy as np
+import torch
 
 from .nn.representations import FeatureRepresentation, SkeletonRepresentation
 from .pose import (
@@ -16,7 +17,7 @@ from .pose import (
 )
 
 
-CHUNK_FRAMES = 1 << 16
+CHUNK_FRAMES = 1 << 14
 """Frames read from X at a time when deriving model inputs."""
 
 
@@ -95,6 +96,40 @@ def side_by_side(n_frames, shapes):
         name: matrix[:, lo:hi].reshape((n_frames,) + shape)
         for (name, shape), lo, hi in zip(shapes.items(), bounds[:-1], bounds[1:])
     }
+
+
+def frames_as_tensors(frames):
+    """Torch tensors sharing memory with per-frame arrays.
+
+    Arrays made by :func:`side_by_side` become views of one tensor over
+    their common matrix, so the training datasets can use that matrix
+    without a copy.
+
+    Parameters
+    ----------
+    frames : dict of str -> ndarray of shape (n_frames, ...)
+
+    Returns
+    -------
+    tensors : dict of str -> Tensor of shape (n_frames, ...)
+    """
+    base = next(iter(frames.values())).base
+    if base is not None and base.ndim == 2 and base.flags.c_contiguous:
+        start = base.__array_interface__["data"][0]
+        offsets = [
+            (value.__array_interface__["data"][0] - start) // base.itemsize
+            for value in frames.values()
+        ]
+        widths = [int(np.prod(value.shape[1:])) for value in frames.values()]
+        if all(value.base is base for value in frames.values()) and offsets == list(
+            np.cumsum([0] + widths[:-1])
+        ):
+            matrix = torch.from_numpy(base)
+            return {
+                name: matrix[:, lo : lo + width].reshape(value.shape)
+                for (name, value), lo, width in zip(frames.items(), offsets, widths)
+            }
+    return {name: torch.as_tensor(value) for name, value in frames.items()}
 
 
 class FeatureInput:

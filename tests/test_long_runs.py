@@ -258,3 +258,29 @@ def test_frames_served_from_host_memory_train_like_device_resident_frames():
     np.testing.assert_allclose(batched.loss_curve_, resident.loss_curve_, rtol=1e-6)
     np.testing.assert_allclose(batched.transform(X), resident.transform(X), atol=1e-6)
 
+
+
+def test_training_frames_share_memory_with_the_derived_inputs():
+    """The largest array of a fit, the derived frames, is never held twice."""
+    from sklearn_scrubvae._dataset import WindowDataset
+    from sklearn_scrubvae._inputs import frames_as_tensors, side_by_side
+
+    frames = side_by_side(50, {"rot6d": (18, 6), "root": (3,), "bone_lengths": (18,)})
+    for value in frames.values():
+        value[...] = np.random.default_rng(0).normal(size=value.shape)
+    positions = torch.zeros(50, dtype=torch.int64)
+    dataset = WindowDataset(
+        frames_as_tensors(frames), nuisance=torch.zeros(50, 0), targets={},
+        start=positions, stop=positions + 50, centers=torch.arange(2, 48), window=5,
+    )
+    assert dataset.frames.data_ptr() == frames["rot6d"].__array_interface__["data"][0]
+    X, _ = dataset[torch.tensor([0, 7])]
+    np.testing.assert_array_equal(X["frames"]["root"][1, 2].numpy(), frames["root"][9 + 2 - 2])
+    # Separately allocated arrays are concatenated (copied) instead.
+    copied = {name: value.copy() for name, value in frames.items()}
+    other = WindowDataset(
+        frames_as_tensors(copied), nuisance=torch.zeros(50, 0), targets={},
+        start=positions, stop=positions + 50, centers=torch.arange(2, 48), window=5,
+    )
+    torch.testing.assert_close(other.frames, dataset.frames)
+    assert other.frames.data_ptr() != dataset.frames.data_ptr()
