@@ -75,6 +75,11 @@ class DivergenceGuard(Callback):
         self.module_state_ = copy.deepcopy(net.module_.state_dict())
         self.optimizer_state_ = copy.deepcopy(net.optimizer_.state_dict())
 
+    def clear(self):
+        """Drop the copy of the state (so that a pickled net does not carry it)."""
+        for name in ("good_epochs_", "module_state_", "optimizer_state_"):
+            vars(self).pop(name, None)
+
     def restore(self, net):
         """Put the last finite state back into ``net``; drop later history rows.
 

@@ -230,9 +230,10 @@ def encode_value(value):
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biufcUO":
             raise TypeError(f"Cannot save an array of dtype {value.dtype}.")
+        objects = value.dtype.kind == "O"
         return {
-            "__ndarray__": encode_value(value.tolist()) if value.dtype.kind == "O" else value.tolist(),
-            "dtype": value.dtype.str if value.dtype.kind != "O" else "object",
+            "__ndarray__": encode_value(value.tolist()) if objects else value.tolist(),
+            "dtype": "object" if objects else value.dtype.str,
             "shape": list(value.shape),
         }
     if isinstance(value, torch.device):

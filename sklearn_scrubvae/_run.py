@@ -126,7 +126,9 @@ def run_epochs(estimator, net, dataset, *, warm):
         epochs -= callbacks["checkpoint"].restore(net)
     if epochs <= 0:
         return
-    ddp = _distributed.wrap(net.module_, torch.device(net.device)) if _distributed.is_distributed() else None
+    ddp = None
+    if _distributed.is_distributed():
+        ddp = _distributed.wrap(net.module_, torch.device(net.device))
     net.ddp_ = ddp
     guard = callbacks["divergence"]
     try:
@@ -143,6 +145,7 @@ def run_epochs(estimator, net, dataset, *, warm):
             raise FloatingPointError(message) from (None if diverged is error else error)
         warnings.warn(message, UserWarning, stacklevel=3)
     finally:
+        guard.clear()
         net.ddp_ = None
         if ddp is not None:
             _distributed.unwrap(net.module_)

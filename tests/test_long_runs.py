@@ -202,6 +202,9 @@ def test_divergence_can_warn_and_keep_the_last_good_model():
     with pytest.warns(UserWarning, match="diverged"):
         est.fit(X, table, groups=groups)
     assert est.n_iter_ < 4 and np.isfinite(est.transform(X, groups=groups)).all()
+    # The guard's copy of the last good state is dropped once training ends.
+    guard = dict(est.net_.callbacks_)["divergence"]
+    assert not hasattr(guard, "module_state_")
 
 
 # ------------------------------------------------------- memory-mapped data

@@ -48,7 +48,7 @@ def _rewrite_metadata(path, change):
 )
 def test_save_load_gives_identical_output(tmp_path, scrubber):
     X, table, groups = _features()
-    nuisance = ["animal", "speed", 3] if not isinstance(scrubber, dict) else None
+    nuisance = ["animal", "speed"] if isinstance(scrubber, dict) else ["animal", "speed", 3]
     if scrubber in ("qd", "nd"):
         nuisance = ["animal", 3]
     est = ScrubbedCVAE(scrubber=scrubber, nuisance=nuisance, **TINY)
