@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from skorch.callbacks import Checkpoint
 
+from ._distributed import is_main_process
 from ._persistence import load_module_state
 
 LATEST = "latest"
@@ -103,6 +104,8 @@ class TrainingCheckpoint(Checkpoint):
         self.run = run
 
     def save_model(self, net):
+        if not is_main_process():  # data-parallel runs: rank 0 writes
+            return
         root = Path(self.dirname)
         root.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{len(net.history):06d}"

@@ -68,14 +68,8 @@ def training_callbacks(estimator):
             estimator.checkpoint_every,
             run_description(estimator),
         )
-        if _distributed.is_distributed() and not _distributed.is_main_process():
-            checkpoint.save_model = _skip
         callbacks.append(("checkpoint", checkpoint))
     return callbacks
-
-
-def _skip(net):
-    """Checkpoints are written by rank 0 only."""
 
 
 def continue_from(net, previous):
