@@ -28,7 +28,7 @@ setup(
     ],
     extras_require={
         "tests": ["pytest>=7", "h5py>=3.8", "matplotlib>=3.7"],
-        "plot": ["matplotlib>=3.7"],
+        "plot": ["matplotlib>=3.7", "pillow>=8"],
         "io": ["h5py>=3.8", "movement>=0.14"],
         "dask": ["dask[distributed]>=2023.1"],
     },

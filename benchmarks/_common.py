@@ -26,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 import sklearn_scrubvae
 from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae.datasets import make_mouse_behavior
+from sklearn_scrubvae.plotting import plot_decodability
 from sklearn_scrubvae.pose import compute_speed
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -499,10 +500,13 @@ def markdown_table(table, digits=3):
 def bar_panels(panels, ylabel="score"):
     """One bar chart per table: models on the x axis, a bar per value column.
 
+    Each panel is drawn by :func:`sklearn_scrubvae.plotting.plot_decodability`.
+
     Parameters
     ----------
     panels : dict of str to DataFrame
-        Title -> table with a "model" column and numeric value columns.
+        Title -> table with a "model" column, numeric value columns and
+        optionally a "chance" column (drawn as chance lines over the bars).
     ylabel : str, default="score"
 
     Returns
@@ -513,15 +517,9 @@ def bar_panels(panels, ylabel="score"):
     figure = Figure(figsize=(6.5 * len(panels), 4.5), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, (title, table) in zip(axes, panels.items()):
-        table.set_index("model").select_dtypes("number").plot.bar(ax=ax)
+        plot_decodability(table, ax=ax)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
-        ax.set_xlabel("")
-        ax.axhline(0.0, color="black", linewidth=0.5)
-        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        ax.tick_params(axis="x", labelrotation=45)
-        for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
     return figure
 
 

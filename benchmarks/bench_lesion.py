@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from _common import ModelRunner, Report, keep, make_synthetic, run, used_models
 from sklearn_scrubvae.metrics import effect_size_d, session_knn_accuracy, severity_correlation
+from sklearn_scrubvae.plotting import plot_lesion_effect
 
 MODELS = [
     ("VAE", ["animal"]),
@@ -36,7 +37,7 @@ def model_label(name, nuisance):
 
 
 def severity_figure(effects, severity):
-    """Scatter of each model's effect size d against lesion severity.
+    """Scatter of each model's effect size d against lesion severity, with r and p.
 
     Parameters
     ----------
@@ -51,10 +52,8 @@ def severity_figure(effects, severity):
     figure = Figure(figsize=(4 * effects.shape[1], 4), layout="constrained")
     axes = figure.subplots(1, effects.shape[1], squeeze=False, sharey=False)[0]
     for ax, (label, d) in zip(axes, effects.items()):
-        ax.scatter(severity, d)
-        ax.set_title(label, fontsize=9)
-        ax.set_xlabel("lesion severity")
-        ax.set_ylabel("effect size d")
+        plot_lesion_effect(d, severity, ax=ax)
+        ax.set_title(f"{label}\n{ax.get_title()}", fontsize=9)
     return figure
 
 

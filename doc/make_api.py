@@ -16,6 +16,7 @@ MODULES = [
     "sklearn_scrubvae.metrics",
     "sklearn_scrubvae.scrubbers",
     "sklearn_scrubvae.nn",
+    "sklearn_scrubvae.plotting",
 ]
 OUTPUT = Path(__file__).with_name("api.md")
 
