@@ -16,6 +16,7 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
+import matplotlib.animation  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.animation import FuncAnimation  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
@@ -338,6 +339,16 @@ def test_animate_windows_saves_a_gif_with_every_frame(mouse, tmp_path):
     for ax, window in zip(figure.axes, windows):
         x, y, z = ax.get_lines()[0].get_data_3d()
         np.testing.assert_allclose(np.c_[x, y, z], window[-1][list(MOUSE18.chains[0])])
+
+
+@pytest.mark.skipif(
+    not matplotlib.animation.writers.is_available("ffmpeg"), reason="ffmpeg is not installed"
+)
+def test_animate_windows_saves_mp4_with_ffmpeg(mouse, tmp_path):
+    poses, _ = mouse
+    animation = animate_windows(poses[:6], "mouse18", fps=10)
+    animation.save(tmp_path / "window.mp4", writer="ffmpeg", dpi=20)
+    assert (tmp_path / "window.mp4").stat().st_size > 0
 
 
 def test_animate_windows_checks_input(mouse):
