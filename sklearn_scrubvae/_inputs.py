@@ -17,7 +17,7 @@ from .pose import (
 )
 
 
-CHUNK_FRAMES = 1 << 14
+CHUNK_FRAMES = 1 << 12
 """Frames read from X at a time when deriving model inputs."""
 
 
