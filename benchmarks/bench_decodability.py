@@ -138,9 +138,7 @@ def experiment(settings, args):
             real.window,
         )
         training += real.log
-    figure = bar_panels(
-        {name: table.drop(columns="chance", errors="ignore") for name, table in tables.items()}
-    )
+    figure = bar_panels(tables)
     return Report(tables=tables, figure=figure, training=training, notes=notes)
 
 
