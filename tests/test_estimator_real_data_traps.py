@@ -18,7 +18,7 @@ TINY = dict(n_components=4, window=9, hidden_channels=(8, 16), kernel_size=3, ma
 
 @pytest.fixture(scope="module")
 def mice():
-    poses, table = make_mouse_behavior(n_animals=2, n_frames=300, random_state=0)
+    poses, table = make_mouse_behavior(n_animals=2, n_frames=150, random_state=0)
     return poses, table, table["session"].to_numpy()
 
 
@@ -114,10 +114,10 @@ def test_shuffled_nuisance_index_warns_but_a_slice_does_not(mice):
         pose_model().fit(poses, shuffled, groups=groups)
     with pytest.warns(UserWarning, match="matched to frames by position"):
         pose_model().fit(poses, table.iloc[::-1], groups=groups)
-    sliced = table.iloc[300:900]
+    sliced = table.iloc[150:450]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        pose_model().fit(poses[300:900], sliced, groups=groups[300:900])
+        pose_model().fit(poses[150:450], sliced, groups=groups[150:450])
 
 
 def test_nuisance_none_on_several_columns_names_them(mice):
@@ -141,8 +141,8 @@ def test_keypoint_arrays_without_skeleton_say_what_to_do(mice):
 
 
 def test_joined_recordings_without_groups_warn(mice):
-    poses, table, groups = mice  # four sessions of 300 frames, each in its own place
-    with pytest.warns(UserWarning, match=r"jumps.*3 frame\(s\) \(300, 600, 900\).*groups="):
+    poses, table, groups = mice  # four sessions of 150 frames, each in its own place
+    with pytest.warns(UserWarning, match=r"jumps.*3 frame\(s\) \(150, 300, 450\).*groups="):
         pose_model().fit(poses, table, groups=None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
