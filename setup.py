@@ -25,9 +25,10 @@ setup(
         "pandas>=2.0",
         "torch>=2.1",
         "skorch>=1.0",
+        "safetensors>=0.4",
     ],
     extras_require={
-        "tests": ["pytest>=7", "h5py>=3.8", "matplotlib>=3.7"],
+        "tests": ["pytest>=7", "h5py>=3.8", "matplotlib>=3.7", "dask[distributed]>=2023.1"],
         "plot": ["matplotlib>=3.7", "pillow>=8"],
         "io": ["h5py>=3.8", "movement>=0.14"],
         "dask": ["dask[distributed]>=2023.1"],
