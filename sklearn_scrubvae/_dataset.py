@@ -110,7 +110,7 @@ class WindowDataset(Dataset):
         gathered = self.frames[index]
         columns = torch.split(gathered, self.widths, dim=-1)
         frames = {
-            name: column.reshape(*index.shape, *shape)
+            name: column.reshape(*index.shape, *shape).contiguous()
             for name, column, shape in zip(self.names, columns, self.shapes)
         }
         X = {"frames": frames}

@@ -55,6 +55,7 @@ def test_batched_gather_equals_window_by_window_slicing():
             [naive_window(values, c, start[c], stop[c], 5) for c in centers[positions.numpy()]]
         )
         np.testing.assert_array_equal(X["frames"][name].numpy(), expected)
+        assert X["frames"][name].is_contiguous()  # strided views slow every later op down
     np.testing.assert_array_equal(X["nuisance"].numpy(), nuisance[positions.numpy()])
     np.testing.assert_array_equal(y["animal"].numpy(), target[positions.numpy()])
 
