@@ -84,7 +84,8 @@ def test_batch_loader_covers_every_window_once(n, drop_lone, sizes):
 def test_solver_loss_and_gradients_equal_a_plain_computation():
     """One batch through skorch's infer/get_loss matches a hand-written forward pass."""
     X, table, groups = make_frames()
-    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, lam=3.0, beta=0.5, **TINY)
+    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, nuisance=["animal", "speed"],
+                       lam=3.0, beta=0.5, **TINY)
     est.fit(X, table, groups=groups)
     frames, _ = est.input_.frames(est._validate_frames(X, reset=False))
     start, stop = compute_segments(len(X), groups)
@@ -207,7 +208,8 @@ def test_epoch_mean_weighs_batches_by_size_and_stores_floats():
 
 def test_fitted_history_holds_weighted_term_means():
     X, table, groups = make_frames()
-    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, **{**TINY, "max_iter": 2})
+    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, nuisance=["animal", "speed"],
+                       **{**TINY, "max_iter": 2})
     est.fit(X, table, groups=groups)
     for epoch in est.history_:
         batches = epoch["batches"]
