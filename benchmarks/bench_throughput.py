@@ -46,7 +46,6 @@ import json
 import platform
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -61,6 +60,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import sklearn_scrubvae
 from _common import csv_name, markdown_table
 from sklearn_scrubvae import ScrubbedCVAE
+from sklearn_scrubvae._device import fast_float32  # the estimator's own TF32 setting
 from sklearn_scrubvae.datasets import make_mouse_behavior
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "throughput"
@@ -194,21 +194,6 @@ def device_name(device):
     return f"CPU: {names[0] if names else platform.processor() or platform.machine()}"
 
 
-@contextmanager
-def tf32(device):
-    """TF32 matrix products on CUDA, as ScrubbedCVAE uses them."""
-    if device.type != "cuda":
-        yield
-        return
-    matmul = torch.backends.cuda.matmul
-    previous = matmul.fp32_precision
-    matmul.fp32_precision = "tf32"
-    try:
-        yield
-    finally:
-        matmul.fp32_precision = previous
-
-
 def matmul_peak(device, precision, repeats=5):
     """Measured FLOP/s of a large square matrix product (TF32 on CUDA).
 
@@ -221,7 +206,7 @@ def matmul_peak(device, precision, repeats=5):
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     times = []
-    with tf32(device):
+    with fast_float32(device):
         for _ in range(repeats + 1):
             start = clock(device)
             a @ b
@@ -347,7 +332,7 @@ def plain_pass(est, batches):
                                   weight_decay=est.weight_decay)
     step = plain_step(est, optimizer, torch.Generator(device=device).manual_seed(0))
     module.reset_scrubbers()
-    with tf32(device):
+    with fast_float32(device):
         start = clock(device)
         for batch in batches:
             step(*batch)
@@ -359,7 +344,7 @@ def flops_per_window(est, batch):
     module = est.module_.train()
     optimizer = torch.optim.SGD(module.parameters(), lr=0.0)
     step = plain_step(est, optimizer, torch.Generator(device=est.device_).manual_seed(0))
-    with tf32(est.device_), FlopCounterMode(display=False) as counter:
+    with fast_float32(est.device_), FlopCounterMode(display=False) as counter:
         step(*batch)
     return counter.get_total_flops() / len(batch[1])
 

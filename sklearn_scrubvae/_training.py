@@ -317,5 +317,6 @@ def make_callbacks(*, verbose, gradient_clip, early_stopping, n_iter_no_change, 
     if verbose >= 1:
         callbacks.append(("epoch_log", EpochLog()))
     if verbose >= 2:
-        callbacks.append(("progress_bar", ProgressBar()))
+        # per-batch losses stay on the device until the epoch ends: no postfix
+        callbacks.append(("progress_bar", ProgressBar(postfix_keys=[])))
     return callbacks
