@@ -4,7 +4,7 @@ import datetime
 import sys
 import time
 
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, ProgressBar
 
 # Epoch scores worth a column, in this order, when the history has them.
 LOGGED_PREFIXES = ("train_loss", "valid_loss", "train_reconstruction", "train_kl", "train_penalty")
@@ -62,3 +62,14 @@ class EpochLog(Callback):
             print(line, file=sys.stdout, flush=True)
         else:
             self.sink(line)
+
+
+class BatchProgressBar(ProgressBar):
+    """skorch's per-batch progress bar, with the batch loss shown as a number.
+
+    Batch losses stay on the training device until the epoch ends; the bar
+    reads the last one (one host transfer per batch, only at ``verbose=2``).
+    """
+
+    def _get_postfix_dict(self, net):
+        return {key: float(value) for key, value in super()._get_postfix_dict(net).items()}

@@ -17,7 +17,6 @@ from skorch.callbacks import (
     GradientNormClipping,
     PassthroughScoring,
     PrintLog,
-    ProgressBar,
 )
 from skorch.utils import to_tensor
 from torch import nn
@@ -25,7 +24,7 @@ from torch import nn
 from . import _distributed
 from ._dataset import BatchLoader
 from ._device import autocast, fast_float32
-from ._progress import EpochLog
+from ._progress import BatchProgressBar, EpochLog
 from ._windows import recording_chunks
 
 
@@ -317,6 +316,5 @@ def make_callbacks(*, verbose, gradient_clip, early_stopping, n_iter_no_change, 
     if verbose >= 1:
         callbacks.append(("epoch_log", EpochLog()))
     if verbose >= 2:
-        # per-batch losses stay on the device until the epoch ends: no postfix
-        callbacks.append(("progress_bar", ProgressBar(postfix_keys=[])))
+        callbacks.append(("progress_bar", BatchProgressBar()))
     return callbacks
