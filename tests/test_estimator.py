@@ -330,3 +330,10 @@ def test_verbose_prints_one_plain_line_per_epoch(capsys):
     assert "\x1b[" not in out and "Re-initializing" not in out
     est.set_params(verbose=0).fit(X, table)
     assert capsys.readouterr().out == ""
+
+
+def test_progress_bar_shows_the_batch_loss_as_a_number(capsys):
+    X, table, groups = make_frames()
+    ScrubbedCVAE(scrubber="mals", nuisance=["speed"], verbose=2, **TINY).fit(X, table)
+    err = capsys.readouterr().err
+    assert re.search(r"train_loss=\d", err) and "tensor(" not in err
