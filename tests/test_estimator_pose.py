@@ -116,12 +116,14 @@ def test_real_rat_clip_with_its_own_skeleton():
 
 def test_gaps_in_real_mocap_are_filled_or_dropped():
     """OIST treadmill mocap: 21-26% of markers missing. Short gaps are filled,
-    windows touching long gaps leave training and get NaN embeddings."""
+    windows touching long gaps leave training and, with
+    unusable_frames="nan", get NaN embeddings."""
     path = require("oist_mouse_mocap3d", "MOS1aD_S2_M5_MC2_T2_TRM_5MMIN_E.mat")
     poses, names, fps, _ = load_poses(path)
     skeleton = oist_skeleton(names)
     poses = poses[:3000:3]  # 300 Hz -> 100 Hz, 1000 frames
-    est = ScrubbedCVAE(skeleton=skeleton, scrubber=None, conditional=False, max_gap=5, **TINY)
+    est = ScrubbedCVAE(skeleton=skeleton, scrubber=None, conditional=False, max_gap=5,
+                       unusable_frames="nan", **TINY)
     est.fit(poses)
     assert np.isfinite(est.loss_curve_).all()  # no NaN reached the optimiser
     assert est.n_windows_dropped_ > 0
@@ -133,6 +135,7 @@ def test_gaps_in_real_mocap_are_filled_or_dropped():
     # a frame whose own keypoints are missing beyond max_gap is never embedded
     filled = est.input_.frames(poses)[1]
     assert nan_rows[~filled].all()
+    np.testing.assert_array_equal(nan_rows, ~est.valid_frames(poses))
 
 
 @pytest.mark.slow

@@ -203,7 +203,8 @@ def test_unknown_extension_and_missing_file(tmp_path):
 
 def test_trackers_need_movement(tmp_path, monkeypatch):
     (tmp_path / "poses.csv").write_text("x,y\n1,2\n")
-    monkeypatch.setitem(sys.modules, "movement", None)
+    for name in [m for m in sys.modules if m.split(".")[0] == "movement"] + ["movement"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if movement were not installed
     with pytest.raises(ImportError, match="pip install movement"):
         load_poses(tmp_path / "poses.csv", source_software="DeepLabCut")
 
