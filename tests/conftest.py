@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sklearn_scrubvae.pose import Skeleton
@@ -29,3 +31,19 @@ OIST_EDGES = [
 def oist_skeleton(keypoint_names):
     """Kinematic tree of the 11 OIST treadmill mocap markers."""
     return Skeleton.from_edges(keypoint_names, OIST_EDGES, root="left_back", front="miniscope")
+
+
+def make_frames(n_frames=240, n_features=4, seed=0):
+    """Smooth generic features of three recordings, with animal and speed columns."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames)
+    X = np.column_stack([np.sin(t / (3 + k)) for k in range(n_features)])
+    X += 0.1 * rng.normal(size=X.shape)
+    table = pd.DataFrame(
+        {
+            "animal": pd.Categorical(np.repeat(["a", "b", "c"], n_frames // 3)),
+            "speed": rng.normal(size=n_frames),
+        }
+    )
+    groups = np.repeat([0, 1, 2], n_frames // 3)
+    return X, table, groups

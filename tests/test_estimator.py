@@ -17,25 +17,12 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_scrubvae import ScrubbedCVAE
 
+from conftest import make_frames
+
 TINY = dict(
     n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, max_iter=2,
     batch_size=64, random_state=0,
 )
-
-
-def make_frames(n_frames=240, n_features=4, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_frames)
-    X = np.column_stack([np.sin(t / (3 + k)) for k in range(n_features)])
-    X += 0.1 * rng.normal(size=X.shape)
-    table = pd.DataFrame(
-        {
-            "animal": pd.Categorical(np.repeat(["a", "b", "c"], n_frames // 3)),
-            "speed": rng.normal(size=n_frames),
-        }
-    )
-    groups = np.repeat([0, 1, 2], n_frames // 3)
-    return X, table, groups
 
 
 @pytest.mark.parametrize("scrubber", ["gr", "nd", "mals", "qd", "mi", None])

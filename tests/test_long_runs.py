@@ -6,32 +6,18 @@ import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from sklearn_scrubvae import ScrubbedCVAE, _inputs
 from sklearn_scrubvae.datasets import make_mouse_behavior
 
+from conftest import make_frames
+
 TINY = dict(
     n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, max_iter=2,
     batch_size=64, random_state=0,
 )
-
-
-def _features(n_frames=240, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_frames)
-    X = np.column_stack([np.sin(t / (3 + k)) for k in range(4)]) + 0.1 * rng.normal(
-        size=(n_frames, 4)
-    )
-    table = pd.DataFrame(
-        {
-            "animal": pd.Categorical(np.repeat(["a", "b", "c"], n_frames // 3)),
-            "speed": rng.normal(size=n_frames),
-        }
-    )
-    return X, table, np.repeat([0, 1, 2], n_frames // 3)
 
 
 # ------------------------------------------------------------ checkpoints
@@ -40,7 +26,7 @@ def _features(n_frames=240, seed=0):
 @pytest.mark.parametrize("scrubber", ["mals", "gr"])
 def test_resumed_fit_equals_an_uninterrupted_fit(tmp_path, scrubber):
     """Stop after 3 epochs, resume to 5: same model as 5 epochs in one go."""
-    X, table, groups = _features()
+    X, table, groups = make_frames()
     params = dict(TINY, scrubber=scrubber, nuisance=["speed"], checkpoint_every=1)
     straight = ScrubbedCVAE(**{**params, "max_iter": 5, "checkpoint_dir": tmp_path / "a"})
     straight.fit(X, table, groups=groups)
@@ -63,7 +49,7 @@ def test_resumed_fit_equals_an_uninterrupted_fit(tmp_path, scrubber):
 
 
 def test_checkpoint_every_and_finished_runs(tmp_path):
-    X, table, groups = _features()
+    X, table, groups = make_frames()
     params = dict(TINY, scrubber="mals", nuisance=["speed"], checkpoint_dir=tmp_path)
     ScrubbedCVAE(**{**params, "max_iter": 5, "checkpoint_every": 2}).fit(X, table)
     assert (tmp_path / "latest").read_text() == "epoch-000004"
@@ -75,7 +61,7 @@ def test_checkpoint_every_and_finished_runs(tmp_path):
 
 
 def test_checkpoint_of_another_run_is_refused(tmp_path):
-    X, table, groups = _features()
+    X, table, groups = make_frames()
     params = dict(TINY, scrubber="mals", nuisance=["speed"], checkpoint_dir=tmp_path,
                   checkpoint_every=1)
     ScrubbedCVAE(**params).fit(X, table)
@@ -142,7 +128,7 @@ def test_fit_killed_mid_run_resumes_and_loses_at_most_checkpoint_every_epochs(tm
 
 
 def test_warm_start_continues_and_accumulates():
-    X, table, groups = _features()
+    X, table, groups = make_frames()
     est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], warm_start=True,
                        **{**TINY, "learning_rate": 1e-2})
     est.fit(X, table, groups=groups)
@@ -169,8 +155,8 @@ def test_warm_start_continues_and_accumulates():
     )
 
 
-def test_warm_start_rejects_other_features():
-    X, table, groups = _features()
+def test_warm_start_rejects_othermake_frames():
+    X, table, groups = make_frames()
     est = ScrubbedCVAE(scrubber=None, conditional=False, warm_start=True, **TINY).fit(X)
     with pytest.raises(ValueError, match="features"):
         est.fit(X[:, :3])
@@ -184,7 +170,7 @@ EXPLODING = dict(TINY, scrubber="mals", nuisance=["speed"], learning_rate=1e6,
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_divergence_raises_and_restores_the_last_finite_model(seed):
-    X, table, groups = _features(seed=seed)
+    X, table, groups = make_frames(seed=seed)
     est = ScrubbedCVAE(**{**EXPLODING, "random_state": seed})
     with pytest.raises(FloatingPointError, match=r"epoch \d.*learning_rate=1e\+06.*lam.*beta"):
         est.fit(X, table, groups=groups)
@@ -197,7 +183,7 @@ def test_divergence_raises_and_restores_the_last_finite_model(seed):
 
 
 def test_divergence_can_warn_and_keep_the_last_good_model():
-    X, table, groups = _features()
+    X, table, groups = make_frames()
     est = ScrubbedCVAE(**EXPLODING, on_divergence="warn")
     with pytest.warns(UserWarning, match="diverged"):
         est.fit(X, table, groups=groups)
@@ -231,7 +217,7 @@ def test_memory_mapped_poses_give_the_in_memory_result(tmp_path, monkeypatch):
 
 
 def test_memory_mapped_features_are_checked_in_chunks(tmp_path, monkeypatch):
-    X, table, _ = _features()
+    X, table, _ = make_frames()
     X = X.astype(np.float32)
     X[200, 1] = np.inf
     np.save(tmp_path / "X.npy", X)
@@ -250,7 +236,7 @@ def test_frames_served_from_host_memory_train_like_device_resident_frames():
     """
     from sklearn_scrubvae import _estimator
 
-    X, table, groups = _features()
+    X, table, groups = make_frames()
     resident = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY).fit(X, table)
     original = _estimator.frames_fit_on_device
     try:
