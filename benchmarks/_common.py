@@ -143,7 +143,7 @@ ZOO = {
 # ------------------------------------------------------------------ options
 
 
-def parse_args(description, models, argv=None):
+def parse_args(description, models, argv=None, add_arguments=None):
     """Options shared by every benchmark script.
 
     Parameters
@@ -154,12 +154,14 @@ def parse_args(description, models, argv=None):
         The zoo models the script can run: the choices of ``--models``.
     argv : list of str, default=None
         Arguments; None reads ``sys.argv``.
+    add_arguments : callable, default=None
+        ``add_arguments(parser)`` adds the script's own options.
 
     Returns
     -------
     args : argparse.Namespace
-        ``mode``, ``seed``, ``out``, ``device``, ``threads``, ``lam`` and
-        ``models``.
+        ``mode``, ``seed``, ``out``, ``device``, ``threads``, ``lam``,
+        ``max_iter`` and ``models``, and the script's own options.
     """
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,17 +187,21 @@ def parse_args(description, models, argv=None):
         help="torch CPU threads (default: torch's choice; 1 is fastest on a busy machine)",
     )
     parser.add_argument("--lam", type=float, default=None, help="override the scrubber weight")
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="override the training epochs of the mode")
     parser.add_argument(
         "--models", nargs="+", default=None, choices=models, metavar="MODEL",
         help=f"run only these models: {', '.join(models)}",
     )
+    if add_arguments is not None:
+        add_arguments(parser)
     return parser.parse_args(argv)
 
 
 def settings_for(args):
-    """The :class:`Settings` of the chosen mode, with ``--lam`` applied."""
-    settings = MODES[args.mode]
-    return settings if args.lam is None else replace(settings, lam=args.lam)
+    """The :class:`Settings` of the chosen mode, with ``--lam`` and ``--max-iter`` applied."""
+    overrides = {"lam": args.lam, "max_iter": args.max_iter}
+    return replace(MODES[args.mode], **{k: v for k, v in overrides.items() if v is not None})
 
 
 def keep(model, args):
@@ -523,7 +529,7 @@ def bar_panels(panels, ylabel="score"):
     return figure
 
 
-def run(script, description, experiment, models, argv=None):
+def run(script, description, experiment, models, argv=None, add_arguments=None):
     """Run a benchmark and write its results.
 
     Parses the options, runs ``experiment(settings, args) -> Report`` and
@@ -542,13 +548,15 @@ def run(script, description, experiment, models, argv=None):
     models : list of str
         The zoo models the script can run (see :func:`parse_args`).
     argv : list of str, default=None
+    add_arguments : callable, default=None
+        Adds the script's own options (see :func:`parse_args`).
 
     Returns
     -------
     out : Path
         The results folder.
     """
-    args = parse_args(description, models, argv)
+    args = parse_args(description, models, argv, add_arguments)
     settings = settings_for(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)

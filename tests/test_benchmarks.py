@@ -18,6 +18,10 @@ pytest.importorskip("matplotlib", reason="the benchmark figures need matplotlib"
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+from _common import MODES, chunk_folds, parse_args, settings_for  # noqa: E402
+
 REAL_MICE = REPO.parent / "shared" / "data" / "motionmapperpy_mice"
 
 SPEED_MODELS = ["VAE", "VAE + LEACE", "beta-VAE", "C-VAE", "VAE-GR", "SC-VAE-GR", "SC-VAE-MALS",
@@ -115,12 +119,23 @@ def test_scores_lie_in_their_ranges(tmp_path):
 
 
 def test_chunk_folds_hold_out_a_contiguous_fifth_of_every_recording():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from _common import chunk_folds
-    finally:
-        sys.path.remove(str(BENCHMARKS))
     groups = np.repeat(["a", "b"], [10, 25])
     folds = chunk_folds(groups)
     assert folds[:10].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     assert folds[10:].tolist() == np.repeat(np.arange(5), 5).tolist()
+
+
+def test_command_line_overrides_reach_the_settings():
+    default = settings_for(parse_args("", ["VAE"], ["--quick"]))
+    assert default == MODES["quick"]
+    changed = settings_for(parse_args("", ["VAE"], ["--quick", "--lam", "3", "--max-iter", "24"]))
+    assert (changed.lam, changed.max_iter) == (3.0, 24)
+    assert changed.n_components == MODES["quick"].n_components
+
+
+def test_script_options_are_added_to_the_shared_ones():
+    def add_arguments(parser):
+        parser.add_argument("--seeds", type=int, default=1)
+
+    args = parse_args("", ["VAE"], ["--seeds", "3", "--seed", "2"], add_arguments)
+    assert (args.seeds, args.seed, args.mode) == (3, 2, "full")

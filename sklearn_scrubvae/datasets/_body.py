@@ -68,12 +68,12 @@ _LESION_BEND = -0.12  # head and hind body bent to the right (ipsilateral)
 
 # Identity: ranges of the per-animal idiosyncrasies.
 _BODY_SIZE = (0.85, 1.15)
-_HABITUAL_HEAD_PITCH = (-0.2, 0.2)  # rad
-_LIMB_SPREAD = (0.8, 1.2)
-_TAIL_HEIGHT = (-4.0, 4.0)  # mm
-_LIMB_FLEXION = (-0.3, 0.3)  # rad, habitual pitch of forearms, forepaws and shins
-_STRIDE_SCALE = (0.7, 1.3)  # scale of the limb swing amplitude
-_CADENCE = (0.8, 1.25)  # scale of the stride frequency
+_HABITUAL_HEAD_PITCH = (-0.3, 0.3)  # rad
+_LIMB_SPREAD = (0.7, 1.3)
+_TAIL_HEIGHT = (-6.0, 6.0)  # mm
+_LIMB_FLEXION = (-0.45, 0.45)  # rad, habitual pitch of forearms, forepaws and shins
+_STRIDE_SCALE = (0.55, 1.45)  # scale of the limb swing amplitude
+_CADENCE = (0.7, 1.4)  # scale of the stride frequency
 
 
 @dataclass

@@ -101,12 +101,14 @@ def make_mouse_behavior(
     SpineM -> SpineF 25 mm, SpineF -> Snout 25 mm, SpineM -> Tail_base
     30 mm, limb segments 7 to 14 mm, body length about 80 mm at size 1.
 
-    Animals differ in body size (scale 0.85 to 1.15), habitual head pitch,
-    lateral spread of the limbs, tail-base height, and posture and gait:
-    how bent the limbs are carried (+-0.3 rad), stride length (x 0.7 to
-    1.3) and cadence (stride frequency x 0.8 to 1.25). Identity is therefore
-    decodable from raw poses and also from joint angles alone, as on real
-    mice, not only from bone lengths. With ``lesion=True`` every animal has a healthy
+    Animals differ in body size (scale 0.85 to 1.15), habitual head pitch
+    (+-0.3 rad), lateral spread of the limbs (x 0.7 to 1.3), tail-base
+    height (+-6 mm), and posture and gait: how bent the limbs are carried
+    (+-0.45 rad), stride length (x 0.55 to 1.45) and cadence (stride
+    frequency x 0.7 to 1.4). Identity is therefore decodable from raw poses
+    and also from joint angles alone, as on real mice, not only from bone
+    lengths: a plain VAE's latent code keeps it (held-out accuracy above
+    0.9 for four animals). With ``lesion=True`` every animal has a healthy
     session followed by a session after a unilateral (right hemisphere)
     lesion whose effect scales with the animal's ``lesion_severity``: slower
     walking, more time still and turning, turns biased to the right
