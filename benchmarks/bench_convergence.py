@@ -244,27 +244,29 @@ def check_targets(per_seed_tables, front_end):
 
 
 def line_panels(summaries):
-    """One panel per track and probe: mean score against steps, band over seeds."""
-    panels = [
-        (title, score)
-        for title, table in summaries.items()
-        for score in PROBES.values()
-        if score in table.columns
+    """A row of panels per track, one per probe: mean score against steps, band over seeds."""
+    rows = [
+        [score for score in PROBES.values() if score in table.columns]
+        for table in summaries.values()
     ]
-    figure = Figure(figsize=(4.2 * len(panels), 3.8), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (title, score) in zip(axes, panels):
-        table = summaries[title]
-        for model, rows in table.groupby("model", sort=False):
-            line = ax.plot(rows["steps"], rows[score], marker="o", label=model)[0]
-            ax.fill_between(rows["steps"], rows[f"{score} min"], rows[f"{score} max"],
-                            color=line.get_color(), alpha=0.15)
-        if "chance" in table:
-            ax.axhline(table["chance"].mean(), color="grey", linestyle="--", label="chance")
-        ax.set_xscale("log")
-        ax.set_xlabel("optimiser steps")
-        ax.set_title(f"{title}: {score}", fontsize="small")
-        ax.legend(fontsize="x-small")
+    n_columns = max(map(len, rows))
+    figure = Figure(figsize=(4.5 * n_columns, 3.4 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), n_columns, squeeze=False)
+    for axes_row, (title, table), scores in zip(axes, summaries.items(), rows):
+        for ax, score in zip(axes_row, scores):
+            for model, runs in table.groupby("model", sort=False):
+                line = ax.plot(runs["steps"], runs[score], marker="o", label=model)[0]
+                ax.fill_between(runs["steps"], runs[f"{score} min"], runs[f"{score} max"],
+                                color=line.get_color(), alpha=0.15)
+            if "chance" in table:
+                ax.axhline(table["chance"].mean(), color="grey", linestyle="--",
+                           label="chance")
+            ax.set_xscale("log")
+            ax.set_xlabel("optimiser steps")
+            ax.set_title(f"{title}: {score}", fontsize="small")
+            ax.legend(fontsize="x-small")
+        for ax in axes_row[len(scores):]:
+            ax.set_visible(False)
     return figure
 
 

@@ -106,3 +106,20 @@ def test_mals_linear_speed_invariance_holds_over_seeds(seed):
     _, r2 = _held_out_probes(_embed(data, settings, scrubber="mals", nuisance=["speed"]), data)
     assert r2 < 0.1
     assert plain_r2 - r2 > 0.25
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_qd_identity_near_chance_holds_over_seeds(seed):
+    # 100 epochs (about 900 steps) at 3e-3: held-out QDA accuracy 0.34, 0.40
+    # and 0.24 for seeds 0, 1 and 2 (chance 0.33), plain VAE 0.92-1.0.
+    data = make_planted(seed)
+    settings = {"random_state": seed}
+    plain_accuracy, _ = _held_out_probes(
+        _embed(data, settings, scrubber=None, conditional=False), data
+    )
+    Z = _embed(data, {**settings, "learning_rate": 3e-3, "max_iter": 100}, scrubber="qd",
+               nuisance=["animal"], lam=10.0)
+    accuracy, _ = _held_out_probes(Z, data)
+    assert accuracy < 1 / 3 + 0.1
+    assert plain_accuracy - accuracy > 0.45
