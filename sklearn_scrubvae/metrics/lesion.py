@@ -162,6 +162,27 @@ def severity_correlation(effect, severity):
         ``statistic`` (Pearson r) and ``pvalue`` (two-sided), computed on
         the animals where both values are finite.
     """
+    effect, severity = finite_pairs(effect, severity)
+    if len(effect) < 3:
+        raise ValueError(f"Need at least three animals with both values, got {len(effect)}.")
+    return pearsonr(effect, severity)
+
+
+def finite_pairs(effect, severity):
+    """Per-animal effect and severity, aligned, where both are finite.
+
+    Parameters
+    ----------
+    effect : array-like of shape (n_animals,) or Series
+    severity : array-like of shape (n_animals,) or Series
+        When both are Series they are aligned on their index (animals in
+        only one are dropped).
+
+    Returns
+    -------
+    effect : ndarray of shape (n_finite,)
+    severity : ndarray of shape (n_finite,)
+    """
     if isinstance(effect, pd.Series) and isinstance(severity, pd.Series):
         effect, severity = effect.align(severity, join="inner")
     effect = np.asarray(effect, dtype=np.float64)
@@ -172,6 +193,4 @@ def severity_correlation(effect, severity):
             f"and {severity.shape}."
         )
     finite = np.isfinite(effect) & np.isfinite(severity)
-    if finite.sum() < 3:
-        raise ValueError(f"Need at least three animals with both values, got {finite.sum()}.")
-    return pearsonr(effect[finite], severity[finite])
+    return effect[finite], severity[finite]

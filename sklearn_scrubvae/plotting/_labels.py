@@ -6,6 +6,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from ..metrics._nuisance import check_labels
+
 
 def encode_labels(labels, name, n_rows=None):
     """Categories and per-frame codes of a label sequence.
@@ -29,13 +31,9 @@ def encode_labels(labels, name, n_rows=None):
     codes : ndarray of shape (n_rows,), dtype int
         Index into ``categories``, -1 where unlabelled.
     """
-    if not isinstance(labels, pd.Series):
-        array = np.asarray(labels)
-        if array.ndim != 1:
-            raise ValueError(f"{name} must be 1-D, got shape {array.shape}.")
+    array = check_labels(labels, name, n_rows)
+    if not isinstance(labels, pd.Series):  # a Series keeps its categories' order
         labels = pd.Series(array)
-    if n_rows is not None and len(labels) != n_rows:
-        raise ValueError(f"{name} has {len(labels)} rows but the data has {n_rows}.")
     codes, uniques = pd.factorize(labels, sort=True)
     categories = list(uniques)
     unassigned = [

@@ -1,9 +1,9 @@
 """Per-animal lesion effect against lesion severity."""
 
 import numpy as np
-import pandas as pd
 
 from ..metrics import severity_correlation
+from ..metrics.lesion import finite_pairs
 from ._axes import get_axes
 
 
@@ -41,16 +41,7 @@ def plot_lesion_effect(effect, severity, ax=None):
     >>> ax.get_title()
     'r = 0.82, p = 0.18'
     """
-    if isinstance(effect, pd.Series) and isinstance(severity, pd.Series):
-        effect, severity = effect.align(severity, join="inner")
-    x = np.asarray(severity, dtype=np.float64)
-    y = np.asarray(effect, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(
-            f"effect and severity must be 1-D of equal length, got {y.shape} and {x.shape}."
-        )
-    finite = np.isfinite(x) & np.isfinite(y)
-    x, y = x[finite], y[finite]
+    y, x = finite_pairs(effect, severity)
     ax = get_axes(ax)
     ax.scatter(x, y, color="black", s=20, zorder=3)
     ax.set_xlabel("lesion severity")
