@@ -26,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 import sklearn_scrubvae
 from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae.datasets import make_mouse_behavior
+from sklearn_scrubvae.metrics import decodability_score
 from sklearn_scrubvae.plotting import plot_decodability
 from sklearn_scrubvae.pose import compute_speed
 
@@ -35,6 +36,8 @@ DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SPEED_COLUMNS = ["speed_root", "speed_spine_head", "speed_limbs"]
 HEADING_COLUMNS = ["heading_sin", "heading_cos"]
 N_FOLDS = 5
+# Probe name of ``decodability_score`` -> column label of the result tables.
+PROBES = {"linear": "linear R2", "mlp": "MLP R2", "logistic": "logistic acc", "qda": "QDA acc"}
 # Keypoints are smoothed over time with a Gaussian of this standard deviation
 # before speeds are measured, on recordings and on decoded windows alike, so
 # that tracking noise does not set a speed floor that decoded motion lacks.
@@ -324,6 +327,44 @@ def chunk_folds(groups, n_folds=N_FOLDS):
     groups = pd.Series(np.asarray(groups))
     by_recording = groups.groupby(groups, sort=False)
     return (by_recording.cumcount() * n_folds // by_recording.transform("size")).to_numpy()
+
+
+# ------------------------------------------------------------------- probes
+
+
+def probe_scores(Z, nuisance, probes, folds, step, seed, transformer=None):
+    """Mean held-out score of each probe, and chance for classification.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_frames, n_components)
+    nuisance : DataFrame of shape (n_frames, n_columns)
+    probes : tuple of str
+        Probe names of ``decodability_score``.
+    folds : ndarray of shape (n_frames,)
+        Fold of each frame (see ``chunk_folds``).
+    step : int
+        Keep every ``step``-th frame.
+    seed : int
+    transformer : transformer or None
+        Fitted on each training fold before the probe (see
+        ``decodability_score``).
+
+    Returns
+    -------
+    scores : dict
+        Column label -> score.
+    """
+    results = {
+        probe: decodability_score(
+            Z, nuisance, probe, groups=folds, step=step, random_state=seed,
+            transformer=transformer,
+        )
+        for probe in probes
+    }
+    scores = {PROBES[probe]: result.mean for probe, result in results.items()}
+    chance = results[probes[0]].chance
+    return scores if chance is None else {**scores, "chance": chance}
 
 
 # ------------------------------------------------------------------- models

@@ -33,18 +33,18 @@ from matplotlib.figure import Figure
 
 from _common import (
     HEADING_COLUMNS,
+    PROBES,
     SPEED_COLUMNS,
     Report,
     chunk_folds,
     keep,
     make_model,
     make_synthetic,
+    probe_scores,
     run,
     used_models,
 )
-from sklearn_scrubvae.metrics import decodability_score
 
-PROBES = {"linear": "linear R2", "mlp": "MLP R2", "logistic": "logistic acc", "qda": "QDA acc"}
 TRACKS = {
     "speed": dict(
         columns=SPEED_COLUMNS, alignment="midfwd", probes=("linear", "mlp"),
@@ -101,19 +101,6 @@ def front_end_data(settings, seed, front_end):
     return generic_features(poses), None, table, groups
 
 
-def probe_row(Z, nuisance, probes, folds, step, seed):
-    """Mean held-out score of each probe, and chance for classification."""
-    row = {}
-    for probe in probes:
-        result = decodability_score(
-            Z, nuisance, probe, groups=folds, step=step, random_state=seed
-        )
-        row[PROBES[probe]] = result.mean
-        if result.chance is not None:
-            row["chance"] = result.chance
-    return row
-
-
 def train_and_probe(task):
     """Train one model of a track, probing it at every budget.
 
@@ -152,8 +139,8 @@ def train_and_probe(task):
                 "epochs": estimator.n_iter_,
                 "steps": sum(len(row["batches"]) for row in estimator.history_),
                 "train_penalty": estimator.history_[-1].get("train_penalty", float("nan")),
-                **probe_row(Z, table[spec["columns"]], spec["probes"], folds, settings.window,
-                            seed),
+                **probe_scores(Z, table[spec["columns"]], spec["probes"], folds,
+                                settings.window, seed),
             }
         )
         print(f"  {front_end} {track} seed {seed}: {rows[-1]}", flush=True)

@@ -32,14 +32,13 @@ from _common import (
     keep,
     load_real_mice,
     make_synthetic,
+    probe_scores,
     real_mice_window,
     run,
     used_models,
 )
 from sklearn_scrubvae import LinearConceptEraser
-from sklearn_scrubvae.metrics import decodability_score
 
-PROBES = {"linear": "linear R2", "mlp": "MLP R2", "logistic": "logistic acc", "qda": "QDA acc"}
 EXPERIMENTS = {
     "speed": dict(
         columns=SPEED_COLUMNS, alignment="midfwd", probes=("linear", "mlp"),
@@ -59,41 +58,6 @@ EXPERIMENTS = {
 }
 REAL_MICE_MODELS = ["VAE", "C-VAE", "VAE-QD", "SC-VAE-MALS", "SC-VAE-QD"]
 ERASED = "VAE + LEACE"
-
-
-def probe_scores(Z, nuisance, probes, folds, step, seed, transformer=None):
-    """Mean held-out score of each probe, and chance for classification.
-
-    Parameters
-    ----------
-    Z : ndarray of shape (n_frames, n_components)
-    nuisance : DataFrame of shape (n_frames, n_columns)
-    probes : tuple of str
-        Probe names of ``decodability_score``.
-    folds : ndarray of shape (n_frames,)
-        Fold of each frame (see ``chunk_folds``).
-    step : int
-        Keep every ``step``-th frame.
-    seed : int
-    transformer : transformer or None
-        Fitted on each training fold before the probe (see
-        ``decodability_score``).
-
-    Returns
-    -------
-    scores : dict
-        Column label -> score.
-    """
-    results = {
-        probe: decodability_score(
-            Z, nuisance, probe, groups=folds, step=step, random_state=seed,
-            transformer=transformer,
-        )
-        for probe in probes
-    }
-    scores = {PROBES[probe]: result.mean for probe, result in results.items()}
-    chance = results[probes[0]].chance
-    return scores if chance is None else {**scores, "chance": chance}
 
 
 def decodability_table(runner, models, columns, alignment, probes, step):
