@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -157,3 +158,15 @@ def test_bad_files_raise_clear_errors(tmp_path):
         ScrubbedCVAE.load(tmp_path / "other.safetensors")
     with pytest.raises(Exception, match="not fitted"):
         ScrubbedCVAE().save(tmp_path / "unfitted.safetensors")
+
+
+@pytest.mark.parametrize("name", ["features", "pose"])
+def test_files_saved_by_an_earlier_layout_load_and_transform_identically(name):
+    from fixtures.make_saved_models import HERE, fixture_data
+
+    X, _, groups = fixture_data(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InconsistentVersionWarning)
+        est = ScrubbedCVAE.load(HERE / f"saved_{name}.safetensors", device="cpu")
+    expected = np.load(HERE / f"saved_{name}_transform.npy")
+    np.testing.assert_array_equal(est.transform(X, groups=groups), expected)
