@@ -60,7 +60,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import sklearn_scrubvae
 from _common import csv_name, markdown_table
 from sklearn_scrubvae import ScrubbedCVAE
-from sklearn_scrubvae._device import fast_float32  # the estimator's own TF32 setting
+from sklearn_scrubvae._solver.device import fast_float32  # the estimator's own TF32 setting
 from sklearn_scrubvae.datasets import make_mouse_behavior
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "throughput"

@@ -9,8 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _distributed
-from ._coverage import (
+from ._solver import distributed as _distributed
+from ._frames.coverage import (
     bridge_embeddings,
     warn_all_columns,
     warn_bridged,
@@ -18,8 +18,8 @@ from ._coverage import (
     warn_joined_recordings,
     warn_unordered_index,
 )
-from ._dataset import LatentDataset, WindowDataset
-from ._device import (
+from ._solver.data import LatentDataset, WindowDataset
+from ._solver.device import (
     frames_fit_on_device,
     PRECISIONS,
     check_precision,
@@ -28,18 +28,18 @@ from ._device import (
     resolve_device,
     seeded,
 )
-from ._inputs import (
+from ._frames.inputs import (
     FeatureInput,
     SkeletonInput,
     check_frames_chunked,
     frames_as_tensors,
     iter_chunks,
 )
-from ._nuisance import NuisanceEncoder
+from ._frames.nuisance import NuisanceEncoder
 from ._persistence import load_estimator, save_estimator
-from ._run import continue_from, run_epochs, training_callbacks
-from ._training import RecordingChunkSplit, ScrubbedVAENet, make_callbacks
-from ._windows import clean_windows, compute_segments, full_window_centers
+from ._solver.run import continue_from, run_epochs, training_callbacks
+from ._solver.net import RecordingChunkSplit, ScrubbedVAENet, make_callbacks
+from ._frames.windows import clean_windows, compute_segments, full_window_centers
 from .nn.model import ScrubbedVAE
 from .pose import Skeleton, get_skeleton
 from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS, make_scrubber

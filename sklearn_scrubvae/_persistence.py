@@ -21,9 +21,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from skorch.history import History
 
-from ._device import make_generator, resolve_device, seeded
-from ._inputs import FeatureInput, SkeletonInput
-from ._nuisance import NuisanceEncoder
+from ._solver.device import make_generator, resolve_device, seeded
+from ._frames.inputs import FeatureInput, SkeletonInput
+from ._frames.nuisance import NuisanceEncoder
 from ._version import __version__
 from .pose import Skeleton
 

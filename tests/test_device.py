@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_scrubvae._device import (
+from sklearn_scrubvae._solver.device import (
     autocast,
     check_precision,
     draw_seed,

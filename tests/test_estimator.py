@@ -321,7 +321,7 @@ def test_verbose_prints_one_plain_line_per_epoch(capsys):
 
 
 def test_progress_bar_shows_the_batch_loss_as_a_number():
-    from sklearn_scrubvae._progress import BatchProgressBar
+    from sklearn_scrubvae._solver.callbacks import BatchProgressBar
 
     X, table, groups = make_frames()
     est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], verbose=2, **TINY).fit(X, table)

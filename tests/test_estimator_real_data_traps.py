@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import make_pipeline
 
 from sklearn_scrubvae import ScrubbedCVAE
-from sklearn_scrubvae._coverage import nearest_usable
+from sklearn_scrubvae._frames.coverage import nearest_usable
 from sklearn_scrubvae.datasets import make_mouse_behavior
 
 TINY = dict(n_components=4, window=9, hidden_channels=(8, 16), kernel_size=3, max_iter=1,
@@ -60,7 +60,7 @@ def test_transform_bridges_unusable_frames_and_says_so(mice):
 
 
 def _segments(groups):
-    from sklearn_scrubvae._windows import compute_segments
+    from sklearn_scrubvae._frames.windows import compute_segments
 
     return compute_segments(len(groups), groups)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_scrubvae import ScrubbedCVAE, _inputs
+from sklearn_scrubvae import ScrubbedCVAE
+from sklearn_scrubvae._frames import inputs as _inputs
 from sklearn_scrubvae.datasets import make_mouse_behavior
 
 from conftest import make_frames
@@ -251,8 +252,8 @@ def test_frames_served_from_host_memory_train_like_device_resident_frames():
 
 def test_training_frames_share_memory_with_the_derived_inputs():
     """The largest array of a fit, the derived frames, is never held twice."""
-    from sklearn_scrubvae._dataset import WindowDataset
-    from sklearn_scrubvae._inputs import frames_as_tensors, side_by_side
+    from sklearn_scrubvae._solver.data import WindowDataset
+    from sklearn_scrubvae._frames.inputs import frames_as_tensors, side_by_side
 
     frames = side_by_side(50, {"rot6d": (18, 6), "root": (3,), "bone_lengths": (18,)})
     for value in frames.values():

@@ -7,9 +7,9 @@ import torch
 from skorch.history import History
 
 from sklearn_scrubvae import ScrubbedCVAE
-from sklearn_scrubvae._dataset import BatchLoader, WindowDataset
-from sklearn_scrubvae._training import EpochMean, RecordingChunkSplit
-from sklearn_scrubvae._windows import compute_segments, full_window_centers, recording_chunks
+from sklearn_scrubvae._solver.data import BatchLoader, WindowDataset
+from sklearn_scrubvae._solver.net import EpochMean, RecordingChunkSplit
+from sklearn_scrubvae._frames.windows import compute_segments, full_window_centers, recording_chunks
 
 TINY = dict(
     n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, max_iter=1,
@@ -271,7 +271,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 @cuda
 def test_cuda_training_uses_tf32_and_restores_the_setting():
-    from sklearn_scrubvae._device import fast_float32
+    from sklearn_scrubvae._solver.device import fast_float32
 
     before = torch.backends.cuda.matmul.fp32_precision
     with fast_float32(torch.device("cuda")):

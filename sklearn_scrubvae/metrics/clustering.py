@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_array
 
-from ._nuisance import check_labels, check_nuisance_frame, missing_rows
+from .._frames.tables import check_labels, check_nuisance_frame, missing_rows
 from .synthesis import HEADING_COLUMNS
 
 

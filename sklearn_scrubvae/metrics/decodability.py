@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_array
 
-from ._nuisance import check_nuisance_frame, is_categorical, missing_rows
+from .._frames.tables import check_nuisance_frame, is_categorical, missing_rows
 
 PROBES = ("auto", "linear", "mlp", "logistic", "qda")
 

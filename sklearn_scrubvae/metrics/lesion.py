@@ -10,7 +10,7 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, cross_val_pred
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_array, check_random_state
 
-from ._nuisance import check_labels
+from .._frames.tables import check_labels
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy.spatial.distance import pdist
 from sklearn.utils import check_array, check_random_state
 
-from ._nuisance import check_labels
+from .._frames.tables import check_labels
 
 
 def median_bandwidth(*samples, max_samples=2000, random_state=None):

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ._nuisance import check_nuisance_frame, is_categorical
+from .._frames.tables import check_nuisance_frame, is_categorical
 from .decodability import PROBES, decodability_score
 
 

@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 
 from ..pose import compute_heading, compute_speed
-from ._nuisance import check_nuisance_frame, missing_rows
+from .._frames.tables import check_nuisance_frame, missing_rows
 
 HEADING_COLUMNS = ("heading_sin", "heading_cos")
 

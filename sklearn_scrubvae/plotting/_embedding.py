@@ -8,7 +8,7 @@ from matplotlib.lines import Line2D
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array
 
-from ..metrics._nuisance import is_categorical
+from .._frames.tables import is_categorical
 from ._axes import get_axes
 from ._labels import category_colors, encode_labels
 

@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from ..metrics._nuisance import check_labels
+from .._frames.tables import check_labels
 
 
 def encode_labels(labels, name, n_rows=None):

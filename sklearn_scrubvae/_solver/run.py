@@ -14,10 +14,10 @@ import warnings
 
 import torch
 
-from . import _distributed
-from ._checkpoint import TrainingCheckpoint
-from ._divergence import DivergenceGuard, TrainingDiverged, divergence_message
-from ._persistence import encode_value
+from . import distributed as _distributed
+from .checkpoint import TrainingCheckpoint
+from .divergence import DivergenceGuard, TrainingDiverged, divergence_message
+from .._persistence import encode_value
 
 # Parameters that may change between a run and its resumption.
 _RESUMABLE = {

@@ -8,8 +8,8 @@ time, and the float32 frames are written into preallocated arrays.
 import numpy as np
 import torch
 
-from .nn.representations import FeatureRepresentation, SkeletonRepresentation
-from .pose import (
+from ..nn.representations import FeatureRepresentation, SkeletonRepresentation
+from ..pose import (
     compute_tracking_errors,
     forward_kinematics,
     interpolate_gaps,

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from skorch.callbacks import Checkpoint
 
-from ._distributed import is_main_process
-from ._persistence import load_module_state
+from .distributed import is_main_process
+from .._persistence import load_module_state
 
 LATEST = "latest"
 RUN_FILE = "run.json"

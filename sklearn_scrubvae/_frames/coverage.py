@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .pose import count_unusable_frames, find_recording_breaks
+from ..pose import count_unusable_frames, find_recording_breaks
 
 # Warn when fit leaves out more than this fraction of the training windows.
 DROPPED_WINDOWS_WARNING = 0.2

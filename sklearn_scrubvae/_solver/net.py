@@ -21,11 +21,11 @@ from skorch.callbacks import (
 from skorch.utils import to_tensor
 from torch import nn
 
-from . import _distributed
-from ._dataset import BatchLoader
-from ._device import autocast, fast_float32
-from ._progress import BatchProgressBar, EpochLog
-from ._windows import recording_chunks
+from . import distributed as _distributed
+from .data import BatchLoader
+from .device import autocast, fast_float32
+from .callbacks import BatchProgressBar, EpochLog
+from .._frames.windows import recording_chunks
 
 
 class ScrubbedELBOLoss(nn.Module):

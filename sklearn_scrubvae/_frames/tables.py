@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from .._nuisance import _as_frame
-from .._nuisance import _is_categorical as is_categorical
+from .nuisance import _as_frame
+from .nuisance import _is_categorical as is_categorical
 
 
 def check_nuisance_frame(nuisance, n_rows, name="nuisance"):

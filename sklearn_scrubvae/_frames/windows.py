@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .pose._validation import check_groups
+from ..pose._validation import check_groups
 
 
 def compute_segments(n_frames, groups=None):

@@ -32,7 +32,7 @@ import torch.distributed.nn.functional as dist_nn
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ._dataset import BatchLoader
+from .data import BatchLoader
 
 
 def is_distributed():

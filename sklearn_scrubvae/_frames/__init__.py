@@ -1,0 +1,1 @@
+"""Frames: numpy checks and derivations of per-frame inputs, nuisance and windows."""
