@@ -7,7 +7,8 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._frames.tables import check_nuisance_frame, encode_nuisance, missing_rows
+from ._frames.nuisance import encode_nuisance
+from ._frames.tables import check_nuisance_frame, missing_rows
 
 
 def _symmetric_sqrt_pair(covariance, tol):

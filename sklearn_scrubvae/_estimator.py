@@ -1,4 +1,4 @@
-"""ScrubbedCVAE: the scikit-learn estimator."""
+"""ScrubbedCVAE: the scikit-learn estimator (validate, plan, delegate)."""
 
 import numbers
 import os
@@ -7,42 +7,26 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._solver import distributed as _distributed
 from ._frames.coverage import (
-    bridge_embeddings,
+    bridge_unusable,
     warn_all_columns,
-    warn_bridged,
     warn_dropped_windows,
     warn_joined_recordings,
     warn_unordered_index,
 )
-from ._solver.data import LatentDataset, WindowDataset
-from ._solver.device import (
-    frames_fit_on_device,
-    PRECISIONS,
-    check_precision,
-    draw_seed,
-    make_generator,
-    resolve_device,
-    seeded,
-)
-from ._frames.inputs import (
-    FeatureInput,
-    SkeletonInput,
-    check_frames_chunked,
-    frames_as_tensors,
-    iter_chunks,
-)
-from ._frames.nuisance import NuisanceEncoder
-from ._persistence import load_estimator, save_estimator
-from ._solver.run import continue_from, run_epochs, training_callbacks
-from ._solver.net import RecordingChunkSplit, ScrubbedVAENet, make_callbacks
-from ._frames.windows import clean_windows, compute_segments, full_window_centers
-from .nn.model import ScrubbedVAE
+from ._frames.inputs import FeatureInput, SkeletonInput
+from ._frames.nuisance import fit_nuisance, model_nuisance
+from ._frames.validation import check_frames, check_latent
+from ._frames.windows import WindowPlan, chunk_plans
+from ._persistence import load_estimator, run_fingerprint, save_estimator
+from ._solver.build import restore_net, scrubber_key
+from ._solver.data import latent_dataset, window_dataset
+from ._solver.device import PRECISIONS, draw_seed, make_generator
+from ._solver.run import run_epochs, start_net, training_device
 from .pose import Skeleton, get_skeleton
-from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS, make_scrubber
+from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS
 
 
 class ScrubbedCVAE(TransformerMixin, BaseEstimator):
@@ -402,52 +386,37 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self._check_params()
         warm = self.warm_start and hasattr(self, "net_")
         X = self._validate_frames(X, reset=not warm)
-        n_frames = X.shape[0]
         table = nuisance if nuisance is not None else y
         warn_unordered_index(table)
         if not warm:  # a warm start keeps the encodings its weights were trained on
-            self._fit_nuisance(table, n_frames)
-            self.input_ = self._make_input().fit(X, groups=groups, window=self.window)
+            self._fit_encodings(X, table, groups)
         if self.skeleton_ is not None and not isinstance(X, np.memmap):
             warn_joined_recordings(X, groups)
-        frames, valid = self.input_.frames(X, groups)
-        valid, nuisance_missing = self._exclude_missing_nuisance(valid, table, n_frames)
-        start, stop = compute_segments(n_frames, groups)
-        centers = full_window_centers(start, stop, self.window, self.stride, valid)
-        all_centers = full_window_centers(start, stop, self.window, self.stride)
-        self.n_windows_dropped_ = len(all_centers) - len(centers)
-        self._warn_dropped_windows(X, groups, start, stop, all_centers, centers, nuisance_missing)
-        if len(centers) == 0:
+        frames, plan, missing = self._plan(X, table, groups, self.stride)
+        warn_dropped_windows(
+            plan,
+            poses=None if self.skeleton_ is None or isinstance(X, np.memmap) else X,
+            skeleton=self.skeleton_,
+            max_gap=self.max_gap,
+            groups=groups,
+            n_nuisance_missing=int(missing.sum()),
+        )
+        if len(plan.centers) == 0:
             raise ValueError(
-                f"X has n_samples={n_frames} frames but no recording holds a full window of "
+                f"X has n_samples={len(X)} frames but no recording holds a full window of "
                 f"window={self.window} frames; pass more frames or a smaller window."
             )
-        self.n_windows_ = len(centers)
-        self.device_ = resolve_device(self.device)
-        seed = draw_seed(self.random_state)
-        if _distributed.is_distributed():
-            self.device_ = _distributed.setup_process_group(self.device_)
-            seed = _distributed.broadcast_seed(seed, self.device_)
-        check_precision(self.precision, self.device_)
-        generator = make_generator(seed, self.device_)
-        previous = self.net_ if warm else None
-        if warm:
-            module = self.module_
-        else:
-            with seeded(seed):
-                module = self._build_module(generator)
-        self.net_ = self._make_net(module, generator)
-        self.net_.initialize()
-        if warm:
-            continue_from(self.net_, previous)
-        dataset = self._window_dataset(frames, start, stop, centers, table, with_targets=True)
+        self.n_windows_, self.n_windows_dropped_ = len(plan.centers), plan.n_dropped
+        self.device_, seed = training_device(self.device, self.random_state, self.precision)
+        spec = self._solver_spec()
+        self.net_ = start_net(
+            spec, device=self.device_, seed=seed, previous=self.net_ if warm else None,
+            run=None if self.checkpoint_dir is None else self._run_fingerprint(),
+        )
+        dataset = self._dataset(frames, plan, plan.centers, table, with_targets=True)
         try:
-            run_epochs(self, self.net_, dataset, warm=warm)
+            run_epochs(self.net_, dataset, spec, warm=warm)
         finally:
-            # Generators stay out of the fitted model (a CUDA generator could
-            # not be unpickled on a CPU-only machine).
-            self.net_.generator = None
-            self.net_.iterator_train__generator = None
             # Also after a divergence error: the restored model stays usable.
             self.loss_curve_ = [float(row["train_loss"]) for row in self.history_]
             self.n_iter_ = len(self.history_)
@@ -483,18 +452,15 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_frames(X, reset=False)
-        n_frames = X.shape[0]
-        Z = np.full((n_frames, self.n_components), np.nan)
-        usable = np.zeros(n_frames, dtype=bool)
-        for begin, end, dataset, chunk_usable in self._usable_chunks(X, groups, embed=True):
-            usable[begin:end] = chunk_usable
-            if chunk_usable.any():
-                Z[begin:end][chunk_usable] = self._predict(dataset)
-        if self.unusable_frames == "nearest" and not usable.all():
-            start, stop = compute_segments(n_frames, groups)
-            Z = bridge_embeddings(Z, usable, start, stop)
-            n_left = int(np.isnan(Z[:, 0]).sum())
-            warn_bridged(int((~usable).sum()) - n_left, n_frames, n_left)
+        Z = np.full((len(X), self.n_components), np.nan)
+        usable = np.zeros(len(X), dtype=bool)
+        for begin, end, frames, plan, centers in chunk_plans(self.input_, X, groups, self.window):
+            usable[begin:end] = own = plan.own(centers)
+            if own.any():
+                dataset = self._dataset(frames, plan, centers[own], embed=True)
+                Z[begin:end][own] = self.net_.embed(dataset).double().cpu().numpy()
+        if self.unusable_frames == "nearest":
+            Z = bridge_unusable(Z, usable, groups)
         return Z
 
     def valid_frames(self, X, *, groups=None):
@@ -519,37 +485,9 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_frames(X, reset=False)
         valid = np.zeros(X.shape[0], dtype=bool)
-        for begin, end, _, chunk_usable in self._usable_chunks(X, groups, embed=False):
-            valid[begin:end] = chunk_usable
+        for begin, end, _, plan, centers in chunk_plans(self.input_, X, groups, self.window):
+            valid[begin:end] = plan.own(centers)
         return valid
-
-    def _usable_chunks(self, X, groups, embed):
-        """Chunks of frames with the usability of their windows.
-
-        Frames are read chunk by chunk, each with the context its windows
-        need, so X may be far larger than memory.
-
-        Yields
-        ------
-        begin, end : int
-            Frames ``begin:end`` of X.
-        dataset : WindowDataset or None
-            Their usable windows (when ``embed``).
-        usable : ndarray of bool, shape (end - begin,)
-        """
-        n_frames = X.shape[0]
-        compute_segments(n_frames, groups)  # checks groups
-        groups = None if groups is None else np.asarray(groups)
-        for lo, begin, end, hi in iter_chunks(n_frames, pad=self.window // 2 + self.input_.context):
-            part = None if groups is None else groups[lo:hi]
-            frames, valid = self.input_.frames(X[lo:hi], part)
-            start, stop = compute_segments(hi - lo, part)
-            centers = np.arange(begin - lo, end - lo)
-            usable = clean_windows(centers, start, stop, self.window, valid)
-            dataset = None
-            if embed and usable.any():
-                dataset = self._window_dataset(frames, start, stop, centers[usable], nuisance=False)
-            yield begin, end, dataset, usable
 
     def inverse_transform(self, X, *, nuisance=None):
         """Decode embeddings back to frames (the centre frame of each window).
@@ -590,27 +528,24 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             posed with the median bone lengths seen in fit.
         """
         check_is_fitted(self)
-        Z = self._check_latent(Z)
+        Z = check_latent(Z, self.n_components)
         n = Z.shape[0]
+        ok = ~np.isnan(Z).any(axis=1)
         if self.conditional:
             if nuisance is None:
                 raise ValueError(
                     "This model is conditional: decoding needs the nuisance table "
                     "(pass nuisance=...)."
                 )
-            decoder_v, _ = self.nuisance_encoder_.transform(nuisance, n)
-        else:
-            decoder_v = np.zeros((n, 0), np.float32)
-        ok = ~np.isnan(Z).any(axis=1)
-        if self.conditional:
             ok &= ~self.nuisance_encoder_.missing_rows(nuisance, n)
+        decoder_input, _ = model_nuisance(
+            self.nuisance_encoder_, nuisance if self.conditional else None, n,
+            conditional=self.conditional, scrubbed=(),
+        )
         windows = np.full((n, self.window) + self._window_frame_shape(), np.nan)
         if ok.any():
-            dataset = LatentDataset(
-                torch.as_tensor(Z[ok], dtype=torch.float32, device=self.device_),
-                torch.as_tensor(decoder_v[ok], device=self.device_),
-            )
-            windows[ok] = self.input_.to_windows(self._predict(dataset))
+            decoded = self.net_.decode(latent_dataset(Z[ok], decoder_input[ok], self.device_))
+            windows[ok] = self.input_.to_windows(decoded.double().cpu().numpy())
         return windows
 
     def score(self, X, y=None, *, nuisance=None, groups=None):
@@ -632,31 +567,21 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_frames(X, reset=False)
-        n_frames = X.shape[0]
         table = nuisance if nuisance is not None else y
-        frames, valid = self.input_.frames(X, groups)
-        if table is not None:
-            valid, _ = self._exclude_missing_nuisance(valid, table, n_frames)
-        start, stop = compute_segments(n_frames, groups)
-        centers = full_window_centers(start, stop, self.window, 1, valid)
-        if len(centers) == 0:
+        frames, plan, _ = self._plan(X, table, groups, stride=1)
+        if len(plan.centers) == 0:
             raise ValueError(
-                f"X has n_samples={n_frames} frames and no full window of {self.window} frames."
+                f"X has n_samples={len(X)} frames and no full window of {self.window} frames."
             )
         if self.conditional and table is None:
             raise ValueError(
                 "This model is conditional: scoring needs the nuisance table (pass y or "
                 "nuisance=...)."
             )
-        dataset = self._window_dataset(frames, start, stop, centers, table)
+        dataset = self._dataset(frames, plan, plan.centers, table)
         self.net_.generator = make_generator(draw_seed(self.random_state), self.device_)
         try:
-            elbo = torch.cat(
-                [
-                    -(out["reconstruction"] + out["kl"]).double()
-                    for out in self.net_.forward_iter(dataset, device=self.device_)
-                ]
-            )
+            elbo = self.net_.window_elbo(dataset)
         finally:
             self.net_.generator = None
         return float(elbo.mean().cpu()) + float(self.input_.log_det_jacobian(self.window))
@@ -677,6 +602,12 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         super().__setstate__(state)
         if "net_" in state:
             self.device_ = torch.device(self.net_.device)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = self._needs_nuisance()
+        tags.input_tags.allow_nan = True
+        return tags
 
     # -------------------------------------------------------------- helpers
 
@@ -702,247 +633,80 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _needs_nuisance(self):
         return self.conditional or bool(self.scrubber)
 
-    def _exclude_missing_nuisance(self, valid, table, n_frames):
-        """Frames usable once those with a NaN nuisance row are left out too."""
-        if not self._needs_nuisance():
-            return valid, np.zeros(n_frames, dtype=bool)
-        missing = self.nuisance_encoder_.missing_rows(table, n_frames)
-        if not missing.any():
-            return valid, missing
-        return (~missing if valid is None else valid & ~missing), missing
-
-    def _warn_dropped_windows(self, X, groups, start, stop, all_centers, centers, nuisance_missing):
-        """Warn, naming the keypoints responsible, when many windows are left out."""
-        dropped = np.setdiff1d(all_centers, centers)
-        dropped_frames = None
-        if self.skeleton_ is not None and len(dropped):
-            covered = np.zeros(len(start) + 1, dtype=np.int64)
-            half = self.window // 2
-            np.add.at(covered, dropped - half, 1)
-            np.add.at(covered, dropped + half + 1, -1)
-            dropped_frames = np.cumsum(covered[:-1]) > 0
-        warn_dropped_windows(
-            len(dropped),
-            len(all_centers),
-            poses=None if self.skeleton_ is None or isinstance(X, np.memmap) else X,
-            skeleton=self.skeleton_,
-            max_gap=self.max_gap,
-            groups=groups,
-            dropped_frames=dropped_frames,
-            n_nuisance_missing=int(nuisance_missing.sum()),
-        )
-
-    def _make_input(self):
-        if self.skeleton_ is None:
-            return FeatureInput()
-        return SkeletonInput(
-            self.skeleton_, self.alignment, self.max_gap, self.max_displacement
-        )
+    def _validate_frames(self, X, reset):
+        """Checked frames: (n, n_features) generic, (n, n_keypoints, 3) poses."""
+        if reset:
+            self.skeleton_ = None if self.skeleton is None else get_skeleton(self.skeleton)
+            self._poses_3d_ = getattr(X, "ndim", None) == 3
+        return check_frames(self, X, skeleton=self.skeleton_, reset=reset)
 
     def _window_frame_shape(self):
         if self.skeleton_ is None:
             return (self.n_features_in_,)
         return (self.skeleton_.n_keypoints, 3)
 
-    def _validate_frames(self, X, reset):
-        """Checked frames: (n, n_features) generic, (n, n_keypoints, 3) poses."""
-        poses_3d = getattr(X, "ndim", None) == 3
-        if reset:
-            self.skeleton_ = None if self.skeleton is None else get_skeleton(self.skeleton)
-            self._poses_3d_ = poses_3d
-        if self.skeleton_ is None:
-            if poses_3d:
-                raise ValueError(
-                    f"X has shape {X.shape}: keypoints (n_frames, n_keypoints, n_dims) need "
-                    "skeleton= (e.g. skeleton='mouse18' or a Skeleton) for pose mode; for "
-                    "generic features flatten them to (n_frames, n_keypoints * n_dims), "
-                    "ideally after sklearn_scrubvae.pose.EgocentricAligner."
-                )
-            return self._validate_array(X, reset, allow_nan=True)
-        if poses_3d:
-            X = X if isinstance(X, np.memmap) else np.asarray(X, dtype=np.float64)
-            if X.shape[1:] != (self.skeleton_.n_keypoints, 3):
-                raise ValueError(
-                    f"Poses must have shape (n_frames, {self.skeleton_.n_keypoints}, 3) for "
-                    f"this skeleton, got {X.shape}."
-                )
-            X = X.reshape(len(X), -1)
-        X = self._validate_array(X, reset, allow_nan=True)
-        if X.shape[1] != 3 * self.skeleton_.n_keypoints:
-            raise ValueError(
-                f"X has {X.shape[1]} features but the skeleton has "
-                f"{self.skeleton_.n_keypoints} keypoints: expected "
-                f"(n_frames, {self.skeleton_.n_keypoints}, 3) or "
-                f"(n_frames, {3 * self.skeleton_.n_keypoints})."
-            )
-        if not isinstance(X, np.memmap) and np.isinf(X).any():
-            raise ValueError("X contains infinity; mark missing keypoints with NaN.")
-        return X.reshape(len(X), self.skeleton_.n_keypoints, 3)
-
-    def _validate_array(self, X, reset, allow_nan):
-        """``validate_data``, except that a memory map is checked chunk by chunk.
-
-        A memory-mapped X (``np.load(..., mmap_mode="r")``) is not copied:
-        its first row goes through ``validate_data`` (shape, feature count),
-        then every value is checked in chunks; float32 stays float32.
-        """
-        finite = "allow-nan" if allow_nan else True
-        if not isinstance(X, np.memmap):
-            return validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=finite)
-        if X.ndim != 2:
-            raise ValueError(f"Expected a 2-D memory-mapped X, got shape {X.shape}.")
-        validate_data(self, X[:1], reset=reset, dtype=None, ensure_all_finite=finite)
-        check_frames_chunked(X, allow_nan)
-        return X
-
-    def _fit_nuisance(self, table, n_frames):
-        if not self._needs_nuisance():
-            self.nuisance_encoder_ = NuisanceEncoder(columns=[]).fit(np.zeros((n_frames, 0)), n_frames)
-            self.nuisance_columns_, self.scrubbers_ = [], {}
-            return
-        if table is None:
-            raise ValueError(
-                "ScrubbedCVAE requires y to be passed, but the target y is None: a "
-                "conditional or scrubbed model needs the nuisance table (pass it as y or "
-                "nuisance=...)."
-            )
-        self.nuisance_encoder_ = NuisanceEncoder(self.nuisance).fit(table, n_frames)
+    def _fit_encodings(self, X, table, groups):
+        """Fit the nuisance encoding, the scrubber per column and the input scaling."""
+        self.nuisance_encoder_, self.scrubbers_ = fit_nuisance(
+            table, len(X), columns=self.nuisance, scrubber=self.scrubber,
+            categorical_only=CATEGORICAL_ONLY, needed=self._needs_nuisance(),
+        )
         self.nuisance_columns_ = self.nuisance_encoder_.columns_
-        if isinstance(self.scrubber, dict):
-            unknown = [c for c in self.scrubber if c not in self.nuisance_columns_]
-            if unknown:
-                raise ValueError(
-                    f"scrubber names column(s) {unknown} that are not nuisance columns "
-                    f"{self.nuisance_columns_}."
-                )
-            self.scrubbers_ = dict(self.scrubber)
-        elif self.scrubber is None:
-            self.scrubbers_ = {}
-        else:
-            self.scrubbers_ = {column: self.scrubber for column in self.nuisance_columns_}
-        classes = {c: name for c, name in self.scrubbers_.items() if name in CATEGORICAL_ONLY}
-        if classes:
-            self.nuisance_encoder_ = NuisanceEncoder(self.nuisance, classes).fit(table, n_frames)
         if self.nuisance is None:
             warn_all_columns(self.nuisance_columns_, self.scrubbers_)
-
-    def _scrubber_options(self, name):
-        options = {"gr": {"alpha": self.alpha}, "nd": {"alpha": self.alpha}}.get(name, {})
-        if name == "mals":
-            options = {"poly_order": self.poly_order, "forgetting_factor": self.forgetting_factor}
-        elif name == "qd":
-            options = {"forgetting_factor": self.forgetting_factor}
-        return {**options, **(self.scrubber_params or {}).get(name, {})}
-
-    def _build_module(self, generator):
-        scrubbers = {
-            self._scrubber_key(column): make_scrubber(
-                name,
-                n_components=self.n_components,
-                n_outputs=self.nuisance_encoder_.n_outputs(column),
-                categorical=self.nuisance_encoder_.is_categorical(column),
-                generator=generator,
-                **self._scrubber_options(name),
+        if self.skeleton_ is None:
+            inputs = FeatureInput()
+        else:
+            inputs = SkeletonInput(
+                self.skeleton_, self.alignment, self.max_gap, self.max_displacement
             )
+        self.input_ = inputs.fit(X, groups=groups, window=self.window)
+
+    def _plan(self, X, table, groups, stride):
+        """Per-frame inputs, the window plan and the frames missing a nuisance row."""
+        frames, valid = self.input_.frames(X, groups)
+        missing = np.zeros(len(X), dtype=bool)
+        if table is not None and self._needs_nuisance():
+            missing = self.nuisance_encoder_.missing_rows(table, len(X))
+            valid &= ~missing
+        plan = WindowPlan(len(X), groups, window=self.window, stride=stride, valid=valid)
+        return frames, plan, missing
+
+    def _dataset(self, frames, plan, centers, table=None, *, with_targets=False, embed=False):
+        """The solver's dataset of the windows centred on ``centers``."""
+        decoder_input, targets = model_nuisance(
+            self.nuisance_encoder_, table, len(plan.start), conditional=self.conditional,
+            scrubbed=self.scrubbers_ if with_targets else (),
+        )
+        return window_dataset(
+            frames, plan.start, plan.stop, centers, self.window, device=self.device_,
+            nuisance=None if embed else decoder_input,
+            targets={scrubber_key(column): value for column, value in targets.items()},
+        )
+
+    def _solver_spec(self):
+        """Hyper-parameters and fitted sizes the solver builds the network from."""
+        encoder = self.nuisance_encoder_
+        scrubbers = {
+            scrubber_key(column): {
+                "name": name,
+                "n_outputs": encoder.n_outputs(column),
+                "categorical": encoder.is_categorical(column),
+            }
             for column, name in self.scrubbers_.items()
         }
-        return ScrubbedVAE(
-            self.input_.representation(),
-            window=self.window,
-            n_components=self.n_components,
-            nuisance_dim=self.nuisance_encoder_.n_decoder_features,
-            conditional=self.conditional,
-            hidden_channels=tuple(self.hidden_channels),
-            kernel_size=self.kernel_size,
-            covariance=self.covariance,
-            scrubbers=scrubbers,
-        )
-
-    @staticmethod
-    def _scrubber_key(column):
-        return str(column).replace(".", "_")
-
-    def _make_net(self, module, generator=None):
-        """The :class:`ScrubbedVAENet` that trains and runs ``module``."""
-        return ScrubbedVAENet(
-            module,
-            criterion__beta=self.beta,
-            criterion__lam=self.lam,
-            precision=self.precision,
-            compile=self.compile,
-            generator=generator,
-            iterator_train__generator=generator,
-            optimizer=torch.optim.AdamW,
-            lr=self.learning_rate,
-            optimizer__weight_decay=self.weight_decay,
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            train_split=(
-                RecordingChunkSplit(self.validation_fraction) if self.early_stopping else None
-            ),
-            callbacks=training_callbacks(self) + make_callbacks(
-                verbose=self.verbose,
-                gradient_clip=self.gradient_clip,
-                early_stopping=self.early_stopping,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-            ),
-            device=self.device_,
-            verbose=0,  # the epoch log callback reports progress (see make_callbacks)
-            torch_load_kwargs={"weights_only": False},
-        )
-
-    def _window_dataset(
-        self, frames, start, stop, centers, table=None, with_targets=False, nuisance=True
-    ):
-        """:class:`WindowDataset` of the windows centred on ``centers``.
-
-        It lives on the device when its frames fit there, else in host
-        memory, and batches move to the device one by one.
-        ``nuisance=False`` leaves the decoder nuisance out of the batches
-        (embedding only); ``with_targets`` adds the scrubber targets.
-        """
-        n_frames = len(start)
-        decoder_v, targets = np.zeros((n_frames, 0), np.float32), {}
-        if table is not None and self._needs_nuisance():
-            encoded_v, targets = self.nuisance_encoder_.transform(table, n_frames)
-            if self.conditional:
-                decoder_v = encoded_v
-        nbytes = sum(value.nbytes for value in frames.values())
-        device = self.device_ if frames_fit_on_device(nbytes, self.device_) else torch.device("cpu")
-        scrub_targets = {
-            self._scrubber_key(column): torch.as_tensor(targets[column], device=device)
-            for column in (self.scrubbers_ if with_targets else [])
+        return {
+            **self.get_params(deep=False),
+            "representation": self.input_.representation_params(),
+            "nuisance_dim": encoder.n_decoder_features,
+            "scrubbers": scrubbers,
         }
-        return WindowDataset(
-            frames=frames_as_tensors(frames),
-            nuisance=torch.as_tensor(decoder_v, device=device) if nuisance else None,
-            targets=scrub_targets,
-            start=torch.as_tensor(start, device=device),
-            stop=torch.as_tensor(stop, device=device),
-            centers=torch.as_tensor(centers, device=device),
-            window=self.window,
+
+    def _run_fingerprint(self):
+        fitted = {"input": self.input_, "nuisance": self.nuisance_encoder_}
+        return run_fingerprint(
+            self.get_params(deep=False), fitted, self.n_features_in_, self.n_windows_
         )
-
-    def _predict(self, dataset):
-        """The net's batched outputs over ``dataset``, concatenated as float64."""
-        return self.net_.forward(dataset, device=self.device_).double().cpu().numpy()
-
-    def _check_latent(self, Z):
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"Expected latent codes of shape (n, {self.n_components}), got {Z.shape}."
-            )
-        if np.isinf(Z).any():
-            raise ValueError("Latent codes contain infinity.")
-        return Z
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = self._needs_nuisance()
-        tags.input_tags.allow_nan = True
-        return tags
 
     # ---------------------------------------------------------- persistence
 
@@ -985,4 +749,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         InconsistentVersionWarning
             When the file was written by another version of the package.
         """
-        return load_estimator(cls, path, device=device)
+        estimator, state, history = load_estimator(cls, path, device=device)
+        estimator.net_ = restore_net(
+            estimator._solver_spec(), state, history, estimator.device_
+        )
+        return estimator

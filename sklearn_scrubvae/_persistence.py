@@ -10,6 +10,7 @@ values, numpy arrays, :class:`~sklearn_scrubvae.pose.Skeleton` and a fixed
 set of this package's helper classes.
 """
 
+import hashlib
 import json
 import os
 import warnings
@@ -19,9 +20,8 @@ import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
-from skorch.history import History
 
-from ._solver.device import make_generator, resolve_device, seeded
+from ._solver.device import resolve_device
 from ._frames.inputs import FeatureInput, SkeletonInput
 from ._frames.nuisance import NuisanceEncoder
 from ._version import __version__
@@ -34,6 +34,11 @@ _MODULE_PREFIX = "module."
 # are both part of the skorch net) or recomputed on load (the device).
 _NOT_IN_JSON = {"net_", "device_"}
 # Plain helper classes whose instance dicts may be rebuilt from a file.
+# Parameters that may change between a run and its resumption.
+_RESUMABLE = {
+    "max_iter", "verbose", "device", "checkpoint_dir", "checkpoint_every", "warm_start",
+    "on_divergence",
+}
 _OBJECT_CLASSES = {cls.__name__: cls for cls in (FeatureInput, SkeletonInput, NuisanceEncoder)}
 
 
@@ -89,7 +94,7 @@ def save_estimator(estimator, path):
 
 
 def load_estimator(cls, path, device=None):
-    """Rebuild an estimator written by :func:`save_estimator`.
+    """Rebuild the parameters and fitted attributes of an estimator saved by :func:`save_estimator`.
 
     Parameters
     ----------
@@ -104,8 +109,12 @@ def load_estimator(cls, path, device=None):
     Returns
     -------
     estimator : ScrubbedCVAE
-        Fitted, with ``transform`` output identical to the saved model's
-        on the same device.
+        With its parameters and fitted attributes, ``device_`` included,
+        but no ``net_`` yet.
+    state : dict of str -> Tensor
+        The module's ``state_dict``, on the CPU.
+    history : list of dict
+        The training history.
     """
     document, state = read_model_file(path)
     estimator = cls(**decode_value(document["params"]))
@@ -122,16 +131,34 @@ def load_estimator(cls, path, device=None):
             )
             device = torch.device("cpu")
     estimator.device_ = resolve_device(device)
-    # The module is rebuilt by the estimator's own builder, so a loaded model
-    # has exactly the architecture a fit would have made; its initial
-    # weights (seeded, for speed and determinism) are all overwritten.
-    with seeded(0):
-        module = estimator._build_module(make_generator(0, estimator.device_))
-    load_module_state(module, state)
-    estimator.net_ = estimator._make_net(module)
-    estimator.net_.initialize()
-    estimator.net_.history = History(decode_value(document["history"]))
-    return estimator
+    return estimator, state, decode_value(document["history"])
+
+
+def run_fingerprint(params, fitted, n_features_in, n_windows):
+    """What a checkpoint must match to be resumed: parameters and a data fingerprint.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters; those that may change between a run
+        and its resumption (``max_iter``, ``verbose``...) are left out.
+    fitted : dict
+        Fitted encodings of the data (input standardisation, nuisance
+        encoding).
+    n_features_in, n_windows : int
+
+    Returns
+    -------
+    run : dict
+        JSON-able.
+    """
+    data = json.dumps(encode_value(fitted), sort_keys=True).encode()
+    return {
+        **{name: repr(value) for name, value in params.items() if name not in _RESUMABLE},
+        "n_features_in": int(n_features_in),
+        "n_windows": int(n_windows),
+        "data": hashlib.sha256(data).hexdigest(),
+    }
 
 
 def read_model_file(path):
@@ -186,26 +213,6 @@ def read_model_file(path):
             stacklevel=4,
         )
     return document, state
-
-
-def load_module_state(module, state):
-    """Load a saved ``state_dict`` into a freshly built module.
-
-    Buffers whose size changes during training (e.g. the reference batch of
-    the "mi" scrubber) are resized to the saved shape first.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-    state : dict of str -> Tensor
-    """
-    for name, buffer in list(module.named_buffers()):
-        saved = state.get(name)
-        if saved is not None and saved.shape != buffer.shape:
-            owner_name, _, attribute = name.rpartition(".")
-            owner = module.get_submodule(owner_name)
-            setattr(owner, attribute, buffer.new_empty(saved.shape))
-    module.load_state_dict(state, strict=True)
 
 
 # ------------------------------------------------------------------- JSON codec

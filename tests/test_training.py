@@ -1,4 +1,8 @@
-"""The solver: batched window datasets, loss, epoch scores, validation split, precision."""
+"""The solver: batched window datasets, loss, epoch scores, validation split, precision.
+
+Most tests build the net from a dict of hyper-parameters and a dataset of
+plain arrays, without the estimator.
+"""
 
 import numpy as np
 import pandas as pd
@@ -7,9 +11,18 @@ import torch
 from skorch.history import History
 
 from sklearn_scrubvae import ScrubbedCVAE
-from sklearn_scrubvae._solver.data import BatchLoader, WindowDataset
-from sklearn_scrubvae._solver.net import EpochMean, RecordingChunkSplit
-from sklearn_scrubvae._frames.windows import compute_segments, full_window_centers, recording_chunks
+from sklearn_scrubvae._frames.windows import WindowPlan, compute_segments
+from sklearn_scrubvae._solver.build import restore_net
+from sklearn_scrubvae._solver.data import (
+    BatchLoader,
+    RecordingChunkSplit,
+    WindowDataset,
+    latent_dataset,
+    recording_chunks,
+    window_dataset,
+)
+from sklearn_scrubvae._solver.net import EpochMean
+from sklearn_scrubvae._solver.run import run_epochs, start_net
 
 TINY = dict(
     n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, max_iter=1,
@@ -24,6 +37,35 @@ def make_frames(n_frames=300, seed=0):
     groups = np.repeat([0, 1, 2], [n_frames * 3 // 10, n_frames * 4 // 10, n_frames * 3 // 10])
     table = pd.DataFrame({"animal": pd.Categorical(groups), "speed": rng.normal(size=n_frames)})
     return X, table, groups
+
+
+# Hyper-parameters of a small conditional model scrubbing a 3-class and a
+# continuous column, as plain values (what the solver receives).
+SPEC = dict(
+    n_components=3, window=5, hidden_channels=(8, 8), kernel_size=3, covariance="full",
+    conditional=True, alpha=1.0, poly_order=1, forgetting_factor="auto", scrubber_params=None,
+    beta=0.5, lam=3.0, precision="32", compile=False, learning_rate=1e-3, weight_decay=0.01,
+    max_iter=1, batch_size=64, early_stopping=False, validation_fraction=0.1,
+    gradient_clip=1e4, n_iter_no_change=10, tol=1e-4, verbose=0, checkpoint_dir=None,
+    checkpoint_every=10, on_divergence="raise",
+    representation={"kind": "features", "n_features": 4}, nuisance_dim=4,
+    scrubbers={"animal": {"name": "qd", "n_outputs": 3, "categorical": True},
+               "speed": {"name": "mals", "n_outputs": 1, "categorical": False}},
+)
+
+
+def solver_arrays(n_frames=300, seed=0):
+    """Standardised frames, decoder nuisance, scrubber targets and recording bounds."""
+    X, table, groups = make_frames(n_frames, seed)
+    features = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    animal = table["animal"].cat.codes.to_numpy().astype(np.int64)
+    speed = ((table["speed"] - table["speed"].mean()) / table["speed"].std(ddof=0)).to_numpy()
+    nuisance = np.column_stack([np.eye(3)[animal], speed]).astype(np.float32)
+    targets = {"animal": animal, "speed": speed[:, None].astype(np.float32)}
+    bounds = np.cumsum([0] + [np.sum(groups == g) for g in np.unique(groups)])
+    start = np.repeat(bounds[:-1], np.diff(bounds))
+    stop = np.repeat(bounds[1:], np.diff(bounds))
+    return {"features": features}, nuisance, targets, start, stop
 
 
 def naive_window(values, center, start, stop, window):
@@ -83,18 +125,16 @@ def test_batch_loader_covers_every_window_once(n, drop_lone, sizes):
 
 def test_solver_loss_and_gradients_equal_a_plain_computation():
     """One batch through skorch's infer/get_loss matches a hand-written forward pass."""
-    X, table, groups = make_frames()
-    est = ScrubbedCVAE(scrubber={"animal": "qd", "speed": "mals"}, nuisance=["animal", "speed"],
-                       lam=3.0, beta=0.5, **TINY)
-    est.fit(X, table, groups=groups)
-    frames, _ = est.input_.frames(est._validate_frames(X, reset=False))
-    start, stop = compute_segments(len(X), groups)
-    centers = full_window_centers(start, stop, est.window)
-    dataset = est._window_dataset(frames, start, stop, centers, table, with_targets=True)
-    positions = torch.arange(10, 90)
-    net, module = est.net_, est.module_
+    frames, nuisance, targets, start, stop = solver_arrays()
+    centers = np.arange(2, 298)
+    dataset = window_dataset(frames, start, stop, centers, 5, device=torch.device("cpu"),
+                             nuisance=nuisance, targets=targets)
+    net = start_net(SPEC, device=torch.device("cpu"), seed=0)
+    run_epochs(net, dataset, SPEC, warm=False)
+    module = net.module_
     module.train()
 
+    positions = torch.arange(10, 90)
     net.generator = torch.Generator().manual_seed(5)
     Xb, yb = dataset[positions]
     module.zero_grad()
@@ -102,17 +142,15 @@ def test_solver_loss_and_gradients_equal_a_plain_computation():
     loss.backward()
     fast = [p.grad.clone() for p in module.parameters() if p.grad is not None]
 
-    features = frames["features"]
-    windows = np.stack([naive_window(features, c, start[c], stop[c], 5) for c in centers[10:90]])
-    encoded, targets = est.nuisance_encoder_.transform(table, len(X))
+    batch = centers[10:90]
+    windows = np.stack([naive_window(frames["features"], c, start[c], stop[c], 5) for c in batch])
     module.zero_grad()
     plain_frames = {"features": torch.as_tensor(windows)}
     mu, kl, decoded = module(
-        plain_frames, torch.as_tensor(encoded[centers[10:90]]),
-        generator=torch.Generator().manual_seed(5),
+        plain_frames, torch.as_tensor(nuisance[batch]), generator=torch.Generator().manual_seed(5)
     )
     penalty = sum(
-        scrubber.penalty(mu, torch.as_tensor(targets[name][centers[10:90]]))
+        scrubber.penalty(mu, torch.as_tensor(targets[name][batch]))
         for name, scrubber in module.scrubbers.items()
     )
     reconstruction = module.representation.reconstruction_error(decoded, plain_frames)
@@ -124,6 +162,27 @@ def test_solver_loss_and_gradients_equal_a_plain_computation():
     assert len(fast) == len(slow) > 0
     for a, b in zip(fast, slow):
         torch.testing.assert_close(a, b)
+
+
+def test_solver_trains_and_a_restored_net_gives_the_same_outputs():
+    frames, nuisance, targets, start, stop = solver_arrays()
+    spec = dict(SPEC, max_iter=3, learning_rate=1e-2)
+    cpu = torch.device("cpu")
+    dataset = window_dataset(frames, start, stop, np.arange(2, 298), 5, device=cpu,
+                             nuisance=nuisance, targets=targets)
+    net = start_net(spec, device=cpu, seed=0)
+    run_epochs(net, dataset, spec, warm=False)
+    losses = [row["train_loss"] for row in net.history]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert net.generator is None  # no generator stays in a fitted net
+    restored = restore_net(spec, net.module_.state_dict(), list(net.history), cpu)
+    embedding = window_dataset(frames, start, stop, np.arange(300), 5, device=cpu)
+    mu = net.embed(embedding)
+    assert mu.shape == (300, 3)
+    torch.testing.assert_close(restored.embed(embedding), mu)
+    codes = latent_dataset(mu[:7].numpy(), nuisance[:7], cpu)
+    torch.testing.assert_close(restored.decode(codes), net.decode(codes))
+    assert restored.history[-1, "train_loss"] == losses[-1]
 
 
 def test_batched_transform_and_decoding_equal_the_module_on_each_window():
@@ -153,8 +212,8 @@ def test_batched_transform_and_decoding_equal_the_module_on_each_window():
 @pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5])
 def test_recording_chunks_hold_out_the_end_of_every_recording(fraction):
     groups = np.repeat(["a", "b", "c", "d"], [40, 103, 61, 9])
-    start, stop = compute_segments(len(groups), groups)
-    centers = full_window_centers(start, stop, window=7)
+    plan = WindowPlan(len(groups), groups, window=7)
+    start, centers = plan.start, plan.centers
     held = recording_chunks(centers, start, fraction)
     for recording in np.unique(start):
         mine = held[start[centers] == recording]
@@ -175,15 +234,15 @@ def test_early_stopping_validates_on_every_recording():
     est = ScrubbedCVAE(scrubber="qd", nuisance=["animal"], early_stopping=True,
                        validation_fraction=0.2, **TINY)
     est.fit(X, table, groups=groups)
-    start, stop = compute_segments(len(X), groups)
-    centers = full_window_centers(start, stop, est.window)
-    expected = sum(round(0.2 * n) for n in np.unique(start[centers], return_counts=True)[1])
+    plan = WindowPlan(len(X), groups, window=est.window)
+    expected = sum(round(0.2 * n) for n in np.unique(plan.start[plan.centers], return_counts=True)[1])
     assert sum(b["valid_batch_size"] for b in est.history_[-1]["batches"]
                if "valid_batch_size" in b) == expected
     frames, _ = est.input_.frames(X)
-    dataset = est._window_dataset(frames, start, stop, centers, table, with_targets=True)
+    dataset = window_dataset(frames, plan.start, plan.stop, plan.centers, est.window,
+                             device=torch.device("cpu"))
     train, valid = RecordingChunkSplit(0.2)(dataset)
-    assert len(train) + len(valid) == len(centers) and len(valid) == expected
+    assert len(train) + len(valid) == len(plan.centers) and len(valid) == expected
     animals = set(table["animal"].to_numpy()[valid.centers.numpy()])
     assert animals == {0, 1, 2}  # every class is validated, not only the first recording's
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..pose import count_unusable_frames, find_recording_breaks
+from .windows import compute_segments
 
 # Warn when fit leaves out more than this fraction of the training windows.
 DROPPED_WINDOWS_WARNING = 0.2
@@ -62,6 +63,29 @@ def bridge_embeddings(Z, usable, start, stop):
     return bridged
 
 
+def bridge_unusable(Z, usable, groups):
+    """Bridge the frames without an embedding of their own, with a warning.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_frames, n_components)
+    usable : ndarray of bool, shape (n_frames,)
+        Frames with an embedding of their own.
+    groups : array-like of shape (n_frames,) or None
+
+    Returns
+    -------
+    Z_bridged : ndarray of shape (n_frames, n_components)
+        See :func:`bridge_embeddings`.
+    """
+    if usable.all():
+        return Z
+    Z = bridge_embeddings(Z, usable, *compute_segments(len(Z), groups))
+    n_left = int(np.isnan(Z[:, 0]).sum())
+    warn_bridged(int((~usable).sum()) - n_left, len(Z), n_left)
+    return Z
+
+
 def warn_bridged(n_bridged, n_frames, n_left):
     """Say how many embeddings were copied from neighbours, and how to find them."""
     if n_bridged == 0 and n_left == 0:
@@ -75,34 +99,31 @@ def warn_bridged(n_bridged, n_frames, n_left):
     )
     if n_left:
         message += f" {n_left} frames of recordings without any usable frame stay NaN."
-    warnings.warn(message, UserWarning, stacklevel=3)
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
-def warn_dropped_windows(
-    n_dropped, n_windows, *, poses=None, skeleton=None, max_gap=None, groups=None,
-    dropped_frames=None, n_nuisance_missing=0,
-):
+def warn_dropped_windows(plan, *, poses=None, skeleton=None, max_gap=None, groups=None,
+                         n_nuisance_missing=0):
     """Warn, naming the causes, when fit leaves out many training windows.
 
     Parameters
     ----------
-    n_dropped, n_windows : int
-        Windows left out, and all full windows before leaving any out.
+    plan : WindowPlan
+        The training windows of fit.
     poses : ndarray of shape (n_frames, n_keypoints, 3), default=None
         The poses of fit (pose mode), to name the keypoints responsible.
     skeleton, max_gap, groups
         As given to the estimator.
-    dropped_frames : ndarray of bool, shape (n_frames,), default=None
-        Frames covered by the dropped windows.
     n_nuisance_missing : int, default=0
         Frames whose nuisance row has NaN.
     """
+    n_dropped, n_windows = plan.n_dropped, len(plan.candidates)
     if n_windows == 0 or n_dropped / n_windows <= DROPPED_WINDOWS_WARNING:
         return
     causes = []
     if poses is not None:
         counts = count_unusable_frames(
-            poses, skeleton, max_gap=max_gap, groups=groups, frames=dropped_frames
+            poses, skeleton, max_gap=max_gap, groups=groups, frames=plan.dropped_frames()
         )
         counts = counts[counts > 0].head(5)
         if len(counts):

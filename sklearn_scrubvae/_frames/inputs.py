@@ -6,9 +6,7 @@ time, and the float32 frames are written into preallocated arrays.
 """
 
 import numpy as np
-import torch
 
-from ..nn.representations import FeatureRepresentation, SkeletonRepresentation
 from ..pose import (
     compute_tracking_errors,
     forward_kinematics,
@@ -43,34 +41,6 @@ def iter_chunks(n_frames, pad=0, chunk_size=None):
         yield max(begin - pad, 0), begin, end, min(end + pad, n_frames)
 
 
-def check_frames_chunked(X, allow_nan):
-    """Check every value of a large float array in chunks, without a copy.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_frames, ...), floating dtype
-        Typically a memory map (``np.load(..., mmap_mode="r")``).
-    allow_nan : bool
-        Whether NaN marks missing values (pose mode); infinity never passes.
-
-    Raises
-    ------
-    ValueError
-        If X holds infinity, or NaN when ``allow_nan`` is False.
-    """
-    if X.dtype.kind != "f":
-        raise ValueError(f"A memory-mapped X must hold floats, got dtype {X.dtype}.")
-    for _, begin, end, _ in iter_chunks(len(X)):
-        chunk = X[begin:end]
-        if np.isinf(chunk).any():
-            raise ValueError(
-                "Input X contains infinity"
-                + ("; mark missing keypoints with NaN." if allow_nan else ".")
-            )
-        if not allow_nan and np.isnan(chunk).any():
-            raise ValueError("Input X contains NaN.")
-
-
 def side_by_side(n_frames, shapes):
     """Per-frame float32 arrays that are column blocks of one matrix.
 
@@ -96,40 +66,6 @@ def side_by_side(n_frames, shapes):
         name: matrix[:, lo:hi].reshape((n_frames,) + shape)
         for (name, shape), lo, hi in zip(shapes.items(), bounds[:-1], bounds[1:])
     }
-
-
-def frames_as_tensors(frames):
-    """Torch tensors sharing memory with per-frame arrays.
-
-    Arrays made by :func:`side_by_side` become views of one tensor over
-    their common matrix, so the training datasets can use that matrix
-    without a copy.
-
-    Parameters
-    ----------
-    frames : dict of str -> ndarray of shape (n_frames, ...)
-
-    Returns
-    -------
-    tensors : dict of str -> Tensor of shape (n_frames, ...)
-    """
-    base = next(iter(frames.values())).base
-    if base is not None and base.ndim == 2 and base.flags.c_contiguous:
-        start = base.__array_interface__["data"][0]
-        offsets = [
-            (value.__array_interface__["data"][0] - start) // base.itemsize
-            for value in frames.values()
-        ]
-        widths = [int(np.prod(value.shape[1:])) for value in frames.values()]
-        if all(value.base is base for value in frames.values()) and offsets == list(
-            np.cumsum([0] + widths[:-1])
-        ):
-            matrix = torch.from_numpy(base)
-            return {
-                name: matrix[:, lo : lo + width].reshape(value.shape)
-                for (name, value), lo, width in zip(frames.items(), offsets, widths)
-            }
-    return {name: torch.as_tensor(value) for name, value in frames.items()}
 
 
 class FeatureInput:
@@ -190,9 +126,9 @@ class FeatureInput:
     context = 0
     """Frames of context a chunk of X needs on each side (none: frames are independent)."""
 
-    def representation(self):
-        """The torch representation matching these inputs."""
-        return FeatureRepresentation(len(self.mean_))
+    def representation_params(self):
+        """The network representation of these inputs, as plain values."""
+        return {"kind": "features", "n_features": len(self.mean_)}
 
     def log_det_jacobian(self, window):
         """Log-density correction from standardised to original units, per window."""
@@ -345,11 +281,15 @@ class SkeletonInput:
             for name, value in frames.items()
         }, valid
 
-    def representation(self):
-        """The torch representation matching these inputs."""
-        return SkeletonRepresentation(
-            self.skeleton, self.alignment, self.root_scale_, self.length_scale_
-        )
+    def representation_params(self):
+        """The network representation of these inputs, as plain values."""
+        return {
+            "kind": "skeleton",
+            "skeleton": self.skeleton,
+            "alignment": self.alignment,
+            "root_scale": self.root_scale_,
+            "length_scale": self.length_scale_,
+        }
 
     def log_det_jacobian(self, window):
         """The ELBO of skeleton inputs is reported in representation units: 0."""

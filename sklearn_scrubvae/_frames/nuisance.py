@@ -6,32 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 
-
-def _as_frame(table):
-    """Nuisance table as a DataFrame (arrays get integer column names)."""
-    if isinstance(table, pd.DataFrame):
-        return table
-    if isinstance(table, pd.Series):
-        return table.to_frame(name=table.name if table.name is not None else 0)
-    array = np.asarray(table)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(
-            f"The nuisance table must be 1-D or 2-D (one row per frame), got {array.ndim}-D."
-        )
-    return pd.DataFrame(array)
-
-
-def _is_categorical(series):
-    dtype = series.dtype
-    return (
-        isinstance(dtype, pd.CategoricalDtype)
-        or pd.api.types.is_bool_dtype(dtype)
-        or pd.api.types.is_integer_dtype(dtype)
-        or pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-    )
+from .tables import as_frame, is_categorical
 
 
 def _scatter(values, missing):
@@ -92,7 +67,7 @@ class NuisanceEncoder:
             col = frame[name]
             if name in classes:
                 self.categories_[name] = self._class_labels(name, col, classes[name])
-            elif _is_categorical(col):
+            elif is_categorical(col):
                 values = col.to_numpy()
                 self._check_missing(name, pd.isna(values))
                 self.categories_[name] = np.unique(values)
@@ -116,7 +91,7 @@ class NuisanceEncoder:
         """Width of the decoder's nuisance input."""
         return sum(self.n_outputs(name) for name in self.columns_)
 
-    def transform(self, table, n_frames):
+    def transform(self, table, n_frames, dtype=np.float32):
         """Encode a table.
 
         Parameters
@@ -124,14 +99,16 @@ class NuisanceEncoder:
         table : DataFrame, Series or array-like of shape (n_frames, ...)
         n_frames : int
             Expected number of rows.
+        dtype : floating dtype, default=np.float32
+            Of the decoder input and the continuous targets.
 
         Returns
         -------
-        decoder_input : ndarray of shape (n_frames, n_decoder_features), float32
+        decoder_input : ndarray of shape (n_frames, n_decoder_features), ``dtype``
             One-hot blocks and standardised floats, in column order.
         targets : dict of column -> ndarray
             Class codes of shape (n_frames,), int64, for categorical columns;
-            standardised values of shape (n_frames, 1), float32, otherwise.
+            standardised values of shape (n_frames, 1), ``dtype``, otherwise.
         """
         frame = self._select(table, n_frames)
         missing = self._missing(frame)
@@ -142,13 +119,13 @@ class NuisanceEncoder:
             if self.is_categorical(name):
                 codes = self._codes(name, col.to_numpy())
                 targets[name] = _scatter(codes, missing)
-                blocks.append(np.eye(self.n_outputs(name), dtype=np.float32)[codes])
+                blocks.append(np.eye(self.n_outputs(name), dtype=dtype)[codes])
             else:
                 values = (self._float_values(name, col) - self.mean_[name]) / self.scale_[name]
-                targets[name] = _scatter(values[:, None].astype(np.float32), missing)
-                blocks.append(values[:, None].astype(np.float32))
+                targets[name] = _scatter(values[:, None].astype(dtype), missing)
+                blocks.append(values[:, None].astype(dtype))
         decoder_input = _scatter(
-            np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), np.float32),
+            np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), dtype),
             missing,
         )
         return decoder_input, targets
@@ -175,7 +152,7 @@ class NuisanceEncoder:
         return frame.isna().to_numpy().any(axis=1)
 
     def _select(self, table, n_frames):
-        frame = _as_frame(table)
+        frame = as_frame(table)
         if len(frame) != n_frames:
             raise ValueError(
                 f"The nuisance table has {len(frame)} rows but X has {n_frames} frames; "
@@ -216,7 +193,7 @@ class NuisanceEncoder:
 
     def _class_labels(self, name, col, user):
         """Sorted classes of a column that must hold class labels."""
-        if _is_categorical(col):
+        if is_categorical(col):
             values = col.to_numpy()
             self._check_missing(name, pd.isna(values))
         else:
@@ -247,3 +224,99 @@ class NuisanceEncoder:
         if not np.all(np.isfinite(values)):
             raise ValueError(f"Nuisance column {name!r} contains NaN or infinity.")
         return values
+
+
+def encode_nuisance(frame):
+    """Numeric matrix of a nuisance table, as :class:`NuisanceEncoder` encodes it.
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_rows, n_columns)
+        Without missing values.
+
+    Returns
+    -------
+    encoded : ndarray of shape (n_rows, n_encoded), float64
+        Categorical columns become one indicator column per class, in
+        sorted class order; continuous columns are standardised.
+    """
+    encoder = NuisanceEncoder().fit(frame, len(frame))
+    return encoder.transform(frame, len(frame), dtype=np.float64)[0]
+
+
+def fit_nuisance(table, n_frames, *, columns, scrubber, categorical_only, needed):
+    """The fitted nuisance encoding and the scrubber of each scrubbed column.
+
+    Parameters
+    ----------
+    table : DataFrame, Series, array-like of shape (n_frames, ...) or None
+        The nuisance table of fit.
+    n_frames : int
+    columns : list of str or int, str, int or None
+        Nuisance columns (the estimator's ``nuisance``); None means all.
+    scrubber : str, dict or None
+        The estimator's ``scrubber``: one name for every column, a name per
+        column, or None.
+    categorical_only : set of str
+        Scrubber names that need class labels.
+    needed : bool
+        Whether the model uses the nuisance at all (conditional or
+        scrubbed); when not, the encoding has no column.
+
+    Returns
+    -------
+    encoder : NuisanceEncoder
+        Fitted.
+    scrubbers : dict of column -> str
+        Scrubber name per scrubbed column.
+    """
+    if not needed:
+        return NuisanceEncoder(columns=[]).fit(np.zeros((n_frames, 0)), n_frames), {}
+    if table is None:
+        raise ValueError(
+            "ScrubbedCVAE requires y to be passed, but the target y is None: a "
+            "conditional or scrubbed model needs the nuisance table (pass it as y or "
+            "nuisance=...)."
+        )
+    encoder = NuisanceEncoder(columns).fit(table, n_frames)
+    if isinstance(scrubber, dict):
+        unknown = [c for c in scrubber if c not in encoder.columns_]
+        if unknown:
+            raise ValueError(
+                f"scrubber names column(s) {unknown} that are not nuisance columns "
+                f"{encoder.columns_}."
+            )
+        scrubbers = dict(scrubber)
+    else:
+        scrubbers = {} if scrubber is None else dict.fromkeys(encoder.columns_, scrubber)
+    classes = {c: name for c, name in scrubbers.items() if name in categorical_only}
+    if classes:
+        encoder = NuisanceEncoder(columns, classes).fit(table, n_frames)
+    return encoder, scrubbers
+
+
+def model_nuisance(encoder, table, n_frames, *, conditional, scrubbed):
+    """Decoder input and scrubber targets of a nuisance table.
+
+    Parameters
+    ----------
+    encoder : NuisanceEncoder
+        Fitted.
+    table : DataFrame, Series, array-like of shape (n_frames, ...) or None
+        None gives an empty decoder input and no targets.
+    n_frames : int
+    conditional : bool
+        Whether the decoder sees the nuisance; if not, its input has width 0.
+    scrubbed : iterable of column
+        Columns whose targets are returned.
+
+    Returns
+    -------
+    decoder_input : ndarray of shape (n_frames, n_decoder_features or 0), float32
+    targets : dict of column -> ndarray of shape (n_frames,) or (n_frames, 1)
+    """
+    if table is None or not encoder.columns_:
+        return np.zeros((n_frames, 0), np.float32), {}
+    encoded, targets = encoder.transform(table, n_frames)
+    decoder_input = encoded if conditional else np.zeros((n_frames, 0), np.float32)
+    return decoder_input, {column: targets[column] for column in scrubbed}

@@ -1,10 +1,35 @@
-"""Validation and encoding of per-frame nuisance tables."""
+"""Validation of per-frame nuisance tables and label arrays."""
 
 import numpy as np
 import pandas as pd
 
-from .nuisance import _as_frame
-from .nuisance import _is_categorical as is_categorical
+
+def as_frame(table):
+    """Nuisance table as a DataFrame (arrays get integer column names)."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    if isinstance(table, pd.Series):
+        return table.to_frame(name=table.name if table.name is not None else 0)
+    array = np.asarray(table)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(
+            f"The nuisance table must be 1-D or 2-D (one row per frame), got {array.ndim}-D."
+        )
+    return pd.DataFrame(array)
+
+
+def is_categorical(series):
+    """Whether a nuisance column holds class labels (category, bool, integer, object, string)."""
+    dtype = series.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_integer_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
 
 
 def check_nuisance_frame(nuisance, n_rows, name="nuisance"):
@@ -34,7 +59,7 @@ def check_nuisance_frame(nuisance, n_rows, name="nuisance"):
     """
     if nuisance is None:
         raise ValueError(f"{name} is required, got None.")
-    frame = _as_frame(nuisance).reset_index(drop=True)
+    frame = as_frame(nuisance).reset_index(drop=True)
     if frame.shape[1] == 0:
         raise ValueError(f"{name} has no column.")
     if len(frame) != n_rows:
@@ -58,30 +83,6 @@ def missing_rows(X, frame):
     mask : ndarray of shape (n_rows,), dtype bool
     """
     return np.isnan(X).any(axis=1) | frame.isna().any(axis=1).to_numpy()
-
-
-def encode_nuisance(frame):
-    """Numeric matrix of a nuisance table: one-hot labels, raw numbers.
-
-    Parameters
-    ----------
-    frame : DataFrame of shape (n_rows, n_columns)
-        Without missing values.
-
-    Returns
-    -------
-    encoded : ndarray of shape (n_rows, n_encoded)
-        Categorical columns become one indicator column per observed
-        label; continuous columns are copied as float64.
-    """
-    blocks = []
-    for _, column in frame.items():
-        if is_categorical(column):
-            codes, labels = pd.factorize(column)
-            blocks.append(codes[:, None] == np.arange(len(labels)))
-        else:
-            blocks.append(column.to_numpy(dtype=np.float64)[:, None])
-    return np.hstack(blocks).astype(np.float64)
 
 
 def check_labels(labels, name, n_rows=None):

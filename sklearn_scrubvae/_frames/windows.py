@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..pose._validation import check_groups
+from .inputs import iter_chunks
 
 
 def compute_segments(n_frames, groups=None):
@@ -28,83 +29,114 @@ def compute_segments(n_frames, groups=None):
     return start.astype(np.int64), stop.astype(np.int64)
 
 
-def full_window_centers(start, stop, window, stride=1, valid=None):
-    """Centre frames whose whole window lies inside one recording.
+class WindowPlan:
+    """Which windows of a frame array are used, and which frames have their own.
+
+    The one rule for every task: a training or scored window lies fully
+    inside its recording, its centre is one of every ``stride`` frames of
+    that recording, and it touches no unusable frame. A frame has an
+    embedding of its own when its window, clipped to its recording, touches
+    no unusable frame.
 
     Parameters
     ----------
-    start, stop : ndarray of shape (n_frames,)
-        Recording boundaries from :func:`compute_segments`.
+    n_frames : int
+    groups : array-like of shape (n_frames,), default=None
+        Recording id per frame. None means one recording.
     window : int
         Frames per window (odd).
     stride : int, default=1
-        Keep every ``stride``-th centre of each recording.
+        Step between the centres of used windows.
     valid : ndarray of bool, shape (n_frames,), default=None
-        Frames usable in a window; a window touching an invalid frame is
-        dropped. None means all frames are valid.
+        Frames usable in a window. None means all frames are usable.
 
-    Returns
-    -------
-    centers : ndarray of shape (n_windows,), dtype int64
+    Attributes
+    ----------
+    start, stop : ndarray of shape (n_frames,), int64
+        Recording boundaries of each frame (see :func:`compute_segments`).
+    centers : ndarray of shape (n_windows,), int64
+        Centre frames of the used windows, increasing.
+    candidates : ndarray of shape (n_candidates,), int64
+        Centres of the full windows before unusable frames are left out.
     """
-    half = window // 2
-    frames = np.arange(len(start))
-    ok = (frames - half >= start) & (frames + half < stop)
-    ok &= (frames - half - start) % stride == 0
-    ok &= clean_windows(frames, start, stop, window, valid)
-    return frames[ok]
+
+    def __init__(self, n_frames, groups=None, *, window, stride=1, valid=None):
+        self.start, self.stop = compute_segments(n_frames, groups)
+        self.window = window
+        self.valid = valid
+        half = window // 2
+        frames = np.arange(n_frames)
+        full = (frames - half >= self.start) & (frames + half < self.stop)
+        full &= (frames - half - self.start) % stride == 0
+        self.candidates = frames[full]
+        self.centers = self.candidates[self.own(self.candidates)]
+
+    @property
+    def n_dropped(self):
+        """Full windows left out because they touch unusable frames."""
+        return len(self.candidates) - len(self.centers)
+
+    def own(self, frames=None):
+        """Whether each frame's window, clipped to its recording, is all usable.
+
+        Parameters
+        ----------
+        frames : ndarray of shape (n,), default=None
+            Centre frames; None means every frame.
+
+        Returns
+        -------
+        own : ndarray of bool, shape (n,)
+        """
+        frames = np.arange(len(self.start)) if frames is None else frames
+        if self.valid is None:
+            return np.ones(len(frames), dtype=bool)
+        half = self.window // 2
+        bad_before = np.concatenate([[0], np.cumsum(~self.valid)])
+        lo = np.maximum(frames - half, self.start[frames])
+        hi = np.minimum(frames + half + 1, self.stop[frames])
+        return bad_before[hi] - bad_before[lo] == 0
+
+    def dropped_frames(self):
+        """Frames covered by the windows left out, shape (n_frames,), bool."""
+        dropped = np.setdiff1d(self.candidates, self.centers)
+        covered = np.zeros(len(self.start) + 1, dtype=np.int64)
+        half = self.window // 2
+        np.add.at(covered, dropped - half, 1)
+        np.add.at(covered, dropped + half + 1, -1)
+        return np.cumsum(covered[:-1]) > 0
 
 
-def clean_windows(centers, start, stop, window, valid=None):
-    """Whether each window, clipped to its recording, holds only valid frames.
+def chunk_plans(inputs, X, groups, window):
+    """Per-frame inputs and window plans of X, chunk by chunk.
+
+    Each chunk is read with the context its windows and inputs need, so X
+    may be far larger than memory.
 
     Parameters
     ----------
-    centers : ndarray of shape (n,)
-        Centre frame of each window.
-    start, stop : ndarray of shape (n_frames,)
-        Recording boundaries from :func:`compute_segments`.
+    inputs : FeatureInput or SkeletonInput
+        Fitted.
+    X : ndarray of shape (n_frames, ...)
+    groups : array-like of shape (n_frames,) or None
     window : int
-        Frames per window (odd).
-    valid : ndarray of bool, shape (n_frames,), default=None
-        Frames usable in a window. None means all frames are valid.
 
-    Returns
-    -------
-    clean : ndarray of bool, shape (n,)
+    Yields
+    ------
+    begin, end : int
+        Frames ``begin:end`` of X.
+    frames : dict of str -> ndarray
+        Inputs of the padded chunk.
+    plan : WindowPlan
+        Of the padded chunk.
+    centers : ndarray of shape (end - begin,)
+        Positions of frames ``begin:end`` in the padded chunk.
     """
-    if valid is None:
-        return np.ones(len(centers), dtype=bool)
-    half = window // 2
-    bad_before = np.concatenate([[0], np.cumsum(~valid)])
-    lo = np.maximum(centers - half, start[centers])
-    hi = np.minimum(centers + half + 1, stop[centers])
-    return bad_before[hi] - bad_before[lo] == 0
-
-
-def recording_chunks(centers, start, fraction):
-    """Hold out the last ``fraction`` of every recording's windows.
-
-    Parameters
-    ----------
-    centers : ndarray of shape (n_windows,)
-        Centre frame of each window, increasing (as from
-        :func:`full_window_centers`).
-    start : ndarray of shape (n_frames,)
-        First frame of each frame's recording (:func:`compute_segments`).
-    fraction : float in (0, 1)
-        Share of each recording's windows to hold out.
-
-    Returns
-    -------
-    held_out : ndarray of bool, shape (n_windows,)
-        True for the ``round(fraction * n)`` last windows of each recording
-        that has ``n`` windows; at least one when ``n >= 2`` and never all,
-        so that every recording is seen on both sides of the split.
-    """
-    _, first, inverse, counts = np.unique(
-        start[centers], return_index=True, return_inverse=True, return_counts=True
-    )
-    n_held = np.where(counts >= 2, np.clip(np.rint(fraction * counts), 1, counts - 1), 0)
-    position = np.arange(len(centers)) - first[inverse]
-    return position >= (counts - n_held)[inverse]
+    n_frames = len(X)
+    compute_segments(n_frames, groups)  # checks groups
+    groups = None if groups is None else np.asarray(groups)
+    for lo, begin, end, hi in iter_chunks(n_frames, pad=window // 2 + inputs.context):
+        part = None if groups is None else groups[lo:hi]
+        frames, valid = inputs.frames(X[lo:hi], part)
+        plan = WindowPlan(hi - lo, part, window=window, valid=valid)
+        yield begin, end, frames, plan, np.arange(begin - lo, end - lo)

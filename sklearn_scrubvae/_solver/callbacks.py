@@ -1,10 +1,13 @@
-"""A plain-text per-epoch log for training runs."""
+"""The training callbacks: one factory, and the plain-text epoch log and progress bar."""
 
 import datetime
 import sys
 import time
 
-from skorch.callbacks import Callback, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, ProgressBar
+
+from .checkpoint import TrainingCheckpoint
+from .divergence import DivergenceGuard
 
 # Epoch scores worth a column, in this order, when the history has them.
 LOGGED_PREFIXES = ("train_loss", "valid_loss", "train_reconstruction", "train_kl", "train_penalty")
@@ -73,3 +76,51 @@ class BatchProgressBar(ProgressBar):
 
     def _get_postfix_dict(self, net):
         return {key: float(value) for key, value in super()._get_postfix_dict(net).items()}
+
+
+def make_callbacks(
+    *, verbose=0, gradient_clip=None, early_stopping=False, n_iter_no_change=10, tol=1e-4,
+    checkpoint_dir=None, checkpoint_every=10, run=None,
+):
+    """Callbacks of a :class:`~sklearn_scrubvae._solver.net.ScrubbedVAENet`.
+
+    Parameters
+    ----------
+    verbose : int, default=0
+        0 silent; 1 one line per epoch (:class:`EpochLog`); 2 also a
+        progress bar.
+    gradient_clip : float or None, default=None
+        Maximum gradient norm.
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best weights.
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    checkpoint_dir : str, path-like or None, default=None
+        Where a :class:`TrainingCheckpoint` writes; None writes none.
+    checkpoint_every : int, default=10
+    run : dict or None, default=None
+        JSON-able fingerprint of the run that a checkpoint must match.
+
+    Returns
+    -------
+    callbacks : list of (str, Callback)
+        The divergence guard comes first, so that a diverged epoch is never
+        checkpointed.
+    """
+    callbacks = [("divergence", DivergenceGuard())]
+    if checkpoint_dir is not None:
+        callbacks.append(("checkpoint", TrainingCheckpoint(checkpoint_dir, checkpoint_every, run)))
+    if gradient_clip is not None:
+        callbacks.append(("clip", GradientNormClipping(gradient_clip_value=gradient_clip)))
+    if early_stopping:
+        stopping = EarlyStopping(
+            monitor="valid_loss", patience=n_iter_no_change, threshold=tol,
+            threshold_mode="abs", load_best=True,
+        )
+        callbacks.append(("early_stopping", stopping))
+    if verbose >= 1:
+        callbacks.append(("epoch_log", EpochLog()))
+    if verbose >= 2:
+        callbacks.append(("progress_bar", BatchProgressBar()))
+    return callbacks

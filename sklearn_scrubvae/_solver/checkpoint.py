@@ -19,7 +19,7 @@ import torch
 from skorch.callbacks import Checkpoint
 
 from .distributed import is_main_process
-from .._persistence import load_module_state
+from .state import load_module_state
 
 LATEST = "latest"
 RUN_FILE = "run.json"
@@ -33,10 +33,6 @@ class _EveryNEpochs:
 
     def __call__(self, net):
         return len(net.history) % self.n_epochs == 0
-
-
-def _silent(*args):
-    """Swallow messages (picklable, unlike a lambda)."""
 
 
 def generator_states(net):
@@ -98,7 +94,6 @@ class TrainingCheckpoint(Checkpoint):
             f_pickle=None,
             event_name=None,
             load_best=False,
-            sink=_silent,
         )
         self.every = every
         self.run = run

@@ -9,15 +9,18 @@ on the same device, so no per-window Python object is ever created.
 import copy
 import math
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from .device import frames_fit_on_device
 
 
 def _side_by_side(columns):
     """Concatenate (n, w_i) blocks along columns; no copy if they already are.
 
     Per-frame inputs derived in host memory are allocated as column blocks
-    of one matrix (see ``_inputs.side_by_side``); that matrix is then used
+    of one matrix (see ``_frames.inputs.side_by_side``); that matrix is then used
     as it is, so the largest array of a fit is never held twice.
     """
     first, widths = columns[0], [column.shape[1] for column in columns]
@@ -219,3 +222,130 @@ class BatchLoader:
         for positions in self.batch_positions():
             yield self.dataset[positions]
 
+
+def frames_as_tensors(frames):
+    """Torch tensors sharing memory with per-frame arrays.
+
+    Arrays made by :func:`side_by_side` become views of one tensor over
+    their common matrix, so the training datasets can use that matrix
+    without a copy.
+
+    Parameters
+    ----------
+    frames : dict of str -> ndarray of shape (n_frames, ...)
+
+    Returns
+    -------
+    tensors : dict of str -> Tensor of shape (n_frames, ...)
+    """
+    base = next(iter(frames.values())).base
+    if base is not None and base.ndim == 2 and base.flags.c_contiguous:
+        start = base.__array_interface__["data"][0]
+        offsets = [
+            (value.__array_interface__["data"][0] - start) // base.itemsize
+            for value in frames.values()
+        ]
+        widths = [int(np.prod(value.shape[1:])) for value in frames.values()]
+        if all(value.base is base for value in frames.values()) and offsets == list(
+            np.cumsum([0] + widths[:-1])
+        ):
+            matrix = torch.from_numpy(base)
+            return {
+                name: matrix[:, lo : lo + width].reshape(value.shape)
+                for (name, value), lo, width in zip(frames.items(), offsets, widths)
+            }
+    return {name: torch.as_tensor(value) for name, value in frames.items()}
+
+
+def window_dataset(frames, start, stop, centers, window, *, device, nuisance=None, targets=None):
+    """A :class:`WindowDataset` from per-frame numpy arrays.
+
+    It lives on ``device`` when its frames fit there, else in host memory,
+    and batches move to the device one by one.
+
+    Parameters
+    ----------
+    frames : dict of str -> ndarray of shape (n_frames, ...)
+    start, stop : ndarray of shape (n_frames,)
+    centers : ndarray of shape (n_windows,)
+    window : int
+    device : torch.device
+    nuisance : ndarray of shape (n_frames, nuisance_dim) or None, default=None
+        Decoder nuisance; None leaves it out of the batches (embedding).
+    targets : dict of str -> ndarray of shape (n_frames, ...) or None, default=None
+        Scrubber targets per scrubber name.
+
+    Returns
+    -------
+    dataset : WindowDataset
+    """
+    nbytes = sum(value.nbytes for value in frames.values())
+    device = device if frames_fit_on_device(nbytes, device) else torch.device("cpu")
+    return WindowDataset(
+        frames=frames_as_tensors(frames),
+        nuisance=None if nuisance is None else torch.as_tensor(nuisance, device=device),
+        targets={
+            name: torch.as_tensor(value, device=device) for name, value in (targets or {}).items()
+        },
+        start=torch.as_tensor(start, device=device),
+        stop=torch.as_tensor(stop, device=device),
+        centers=torch.as_tensor(centers, device=device),
+        window=window,
+    )
+
+
+def latent_dataset(Z, nuisance, device):
+    """A :class:`LatentDataset` on ``device`` from numpy codes and decoder nuisance."""
+    return LatentDataset(
+        torch.as_tensor(Z, dtype=torch.float32, device=device),
+        torch.as_tensor(nuisance, device=device),
+    )
+
+
+def recording_chunks(centers, start, fraction):
+    """Hold out the last ``fraction`` of every recording's windows.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_windows,)
+        Centre frame of each window, increasing (as from
+        a window plan).
+    start : ndarray of shape (n_frames,)
+        First frame of each frame's recording .
+    fraction : float in (0, 1)
+        Share of each recording's windows to hold out.
+
+    Returns
+    -------
+    held_out : ndarray of bool, shape (n_windows,)
+        True for the ``round(fraction * n)`` last windows of each recording
+        that has ``n`` windows; at least one when ``n >= 2`` and never all,
+        so that every recording is seen on both sides of the split.
+    """
+    _, first, inverse, counts = np.unique(
+        start[centers], return_index=True, return_inverse=True, return_counts=True
+    )
+    n_held = np.where(counts >= 2, np.clip(np.rint(fraction * counts), 1, counts - 1), 0)
+    position = np.arange(len(centers)) - first[inverse]
+    return position >= (counts - n_held)[inverse]
+
+
+class RecordingChunkSplit:
+    """skorch ``train_split``: validate on the last chunk of every recording.
+
+    Parameters
+    ----------
+    fraction : float in (0, 1)
+        Share of each recording's windows held out (see
+        :func:`recording_chunks`).
+    """
+
+    def __init__(self, fraction):
+        self.fraction = fraction
+
+    def __call__(self, dataset, y=None, **fit_params):
+        """Training and validation subsets of a :class:`WindowDataset`."""
+        centers = dataset.centers.cpu().numpy()
+        held = recording_chunks(centers, dataset.start.cpu().numpy(), self.fraction)
+        held = torch.as_tensor(held, device=dataset.device)
+        return dataset.subset(~held), dataset.subset(held)

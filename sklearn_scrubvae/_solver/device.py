@@ -173,3 +173,16 @@ def frames_fit_on_device(nbytes, device):
         return True
     free, _ = torch.cuda.mem_get_info(device)
     return nbytes <= DEVICE_MEMORY_SHARE * free
+
+
+@contextmanager
+def network_precision(device, precision):
+    """TF32 matrix products (CUDA) and, for "bf16", autocast: the network's arithmetic.
+
+    Parameters
+    ----------
+    device : torch.device
+    precision : {"32", "bf16"}
+    """
+    with fast_float32(device), autocast(device, precision):
+        yield

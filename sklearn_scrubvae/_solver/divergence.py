@@ -5,7 +5,7 @@ import math
 
 from skorch.callbacks import Callback
 
-from .._persistence import load_module_state
+from .state import load_module_state
 
 
 class TrainingDiverged(Exception):

@@ -1,7 +1,7 @@
-"""The solver: a skorch net that trains and runs a ScrubbedVAE on window datasets.
+"""A skorch net that trains and runs a ScrubbedVAE on window datasets, and its criterion.
 
-Batches come from :class:`~sklearn_scrubvae._dataset.WindowDataset` through
-:class:`~sklearn_scrubvae._dataset.BatchLoader`: ``X`` is a dict (the
+Batches come from :class:`~sklearn_scrubvae._solver.data.WindowDataset` through
+:class:`~sklearn_scrubvae._solver.data.BatchLoader`: ``X`` is a dict (the
 module's keyword arguments) and ``y`` the scrubber targets. The loss terms
 of each batch stay on the device; they become batch-size weighted epoch
 means through :class:`EpochMean` scoring callbacks, one host transfer per
@@ -11,28 +11,20 @@ term and epoch.
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import (
-    EarlyStopping,
-    EpochTimer,
-    GradientNormClipping,
-    PassthroughScoring,
-    PrintLog,
-)
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.utils import to_tensor
 from torch import nn
 
 from . import distributed as _distributed
 from .data import BatchLoader
-from .device import autocast, fast_float32
-from .callbacks import BatchProgressBar, EpochLog
-from .._frames.windows import recording_chunks
+from .device import fast_float32, network_precision
 
 
 class ScrubbedELBOLoss(nn.Module):
     """Negative ELBO plus the weighted scrubber penalties.
 
     ``loss = reconstruction + beta * kl + lam * penalty``, where the terms are
-    batch means (see :meth:`ScrubbedVAENet.loss_terms`).
+    batch means (see :meth:`terms`).
 
     Parameters
     ----------
@@ -46,6 +38,55 @@ class ScrubbedELBOLoss(nn.Module):
         super().__init__()
         self.beta = beta
         self.lam = lam
+
+    @staticmethod
+    def reconstruction(outputs, frames, module):
+        """Reconstruction error of each window.
+
+        Parameters
+        ----------
+        outputs : dict
+            :meth:`ScrubbedVAENet.infer` output (``"decoded"``).
+        frames : dict of str -> Tensor of shape (B, window, ...)
+            The windows that were encoded.
+        module : ScrubbedVAE
+
+        Returns
+        -------
+        error : Tensor of shape (B,)
+        """
+        return module.representation.reconstruction_error(outputs["decoded"], frames)
+
+    def terms(self, outputs, frames, targets, module):
+        """Batch means of the loss terms.
+
+        Parameters
+        ----------
+        outputs : dict
+            :meth:`ScrubbedVAENet.infer` output.
+        frames : dict of str -> Tensor of shape (B, window, ...)
+        targets : dict of str -> Tensor
+            Scrubber targets per scrubber name.
+        module : ScrubbedVAE
+            Holds the representation and the scrubbers.
+
+        Returns
+        -------
+        terms : dict of str -> Tensor of shape ()
+            ``"reconstruction"``, ``"kl"``, ``"<scrubber>_penalty"`` per
+            scrubber and their sum ``"penalty"``.
+        """
+        mu = outputs["mu"]
+        penalties = {
+            f"{name}_penalty": scrubber.penalty(mu, targets[name])
+            for name, scrubber in module.scrubbers.items()
+        }
+        return {
+            "reconstruction": self.reconstruction(outputs, frames, module).mean(),
+            "kl": outputs["kl"].mean(),
+            "penalty": sum(penalties.values(), mu.new_zeros(())),
+            **penalties,
+        }
 
     def forward(self, terms):
         """Weighted sum of the loss terms.
@@ -93,13 +134,12 @@ class EpochMean(PassthroughScoring):
 class ScrubbedVAENet(NeuralNet):
     """skorch net that trains and runs a :class:`~sklearn_scrubvae.nn.model.ScrubbedVAE`.
 
-    ``infer`` maps the three kinds of input dict to the module: windows with
-    nuisance (``frames``, ``nuisance``) give a VAE pass (posterior mean,
-    per-window KL and reconstruction error; training, validation, scoring);
-    windows alone give posterior means (embedding); latent codes with
-    nuisance (``z``, ``nuisance``) give decoded windows. The criterion
-    (:class:`ScrubbedELBOLoss`) weighs the batch means of the
-    reconstruction error, the KL divergence and the scrubbers' penalties.
+    ``infer`` runs the VAE on a batch of windows with nuisance and returns
+    the module's outputs (posterior mean, per-window KL, decoded windows);
+    the criterion (:class:`ScrubbedELBOLoss`) computes the reconstruction
+    error from them and weighs it with the KL divergence and the scrubbers'
+    penalties. :meth:`embed`, :meth:`decode` and :meth:`window_elbo` run the
+    trained module over a dataset in evaluation mode.
     After each optimiser step the scrubbers see the batch's detached
     posterior means; at each epoch start they are reset (gradient reversal
     re-initialises its ensemble), and at each epoch end their state (e.g.
@@ -151,59 +191,36 @@ class ScrubbedVAENet(NeuralNet):
     def infer(self, x, **fit_params):
         shard = x.pop("shard", None) if isinstance(x, dict) else None
         x = to_tensor(x, device=self.device)
-        module = self.module_
-        device = torch.device(self.device)
         # Data-parallel training goes through the DistributedDataParallel
-        # wrapper (see _distributed), which averages the gradients.
-        forward = self.ddp_ if self.ddp_ is not None and module.training else module
-        with fast_float32(device), autocast(device, self.precision):
-            if "z" in x:
-                return module.decode(x["z"], x["nuisance"]).float()
-            if "nuisance" not in x:
-                return module.encode(x["frames"])[0].float()
+        # wrapper (see distributed), which averages the gradients.
+        forward = self.ddp_ if self.ddp_ is not None and self.module_.training else self.module_
+        with network_precision(torch.device(self.device), self.precision):
             mu, kl, decoded = forward(
                 **x, generator=self.generator, noise_rows=shard, **fit_params
             )
-        reconstruction = module.representation.reconstruction_error(decoded.float(), x["frames"])
-        return {"mu": mu.float(), "kl": kl.float(), "reconstruction": reconstruction}
-
-    def loss_terms(self, y_pred, y_true):
-        """Batch means of the loss terms.
-
-        Parameters
-        ----------
-        y_pred : dict
-            Output of :meth:`infer` for windows with nuisance.
-        y_true : dict of str -> Tensor
-            Scrubber targets per scrubber name.
-
-        Returns
-        -------
-        terms : dict of str -> Tensor of shape ()
-            ``"reconstruction"``, ``"kl"``, ``"<scrubber>_penalty"`` per
-            scrubber and their sum ``"penalty"``.
-        """
-        mu = y_pred["mu"]
-        penalties = {
-            f"{name}_penalty": scrubber.penalty(mu, y_true[name])
-            for name, scrubber in self.module_.scrubbers.items()
-        }
-        return {
-            "reconstruction": y_pred["reconstruction"].mean(),
-            "kl": y_pred["kl"].mean(),
-            "penalty": sum(penalties.values(), mu.new_zeros(())),
-            **penalties,
-        }
+        return {"mu": mu.float(), "kl": kl.float(), "decoded": decoded.float()}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        terms = self.loss_terms(y_pred, y_true)
-        prefix = "train" if training else "valid"
-        recorded = torch.stack([value.detach() for value in terms.values()])
-        if self.ddp_ is not None:
-            recorded = _distributed.mean_over_processes(recorded)
-        for name, value in zip(terms, recorded):
-            self.history.record_batch(f"{prefix}_{name}", value)
+        terms = self.criterion_.terms(y_pred, X["frames"], y_true, self.module_)
         return self.criterion_(terms)
+
+    def _loss_step(self, batch, **fit_params):
+        X, y = batch
+        X = {**X, "frames": to_tensor(X["frames"], device=self.device)}
+        y_pred = self.infer(X, **fit_params)
+        terms = self.criterion_.terms(y_pred, X["frames"], y, self.module_)
+        return {"loss": self.criterion_(terms), "y_pred": y_pred, "terms": terms}
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        step = self._loss_step(batch, **fit_params)
+        step["loss"].backward()
+        return step
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            return self._loss_step(batch, **fit_params)
 
     def train_step(self, batch, **fit_params):
         # TF32 covers the network's forward and backward pass; the scrubbers'
@@ -215,7 +232,6 @@ class ScrubbedVAENet(NeuralNet):
             # Every process updates its scrubbers from the whole global batch.
             mu = _distributed.gather_batch(mu)
             targets = {name: _distributed.gather_batch(v) for name, v in targets.items()}
-            step["loss"] = _distributed.mean_over_processes(step["loss"])
         self.module_.update_scrubbers(mu, targets)
         return step
 
@@ -228,11 +244,18 @@ class ScrubbedVAENet(NeuralNet):
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            self.history.record_batch(f"{prefix}_loss", step["loss"].detach())
+            self._record_terms(prefix, {"loss": step["loss"], **step["terms"]})
             self.history.record_batch(f"{prefix}_batch_size", len(batch[0]["nuisance"]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
         self.history.record(f"{prefix}_batch_count", batch_count)
+
+    def _record_terms(self, prefix, terms):
+        recorded = torch.stack([value.detach() for value in terms.values()])
+        if self.ddp_ is not None:
+            recorded = _distributed.mean_over_processes(recorded)
+        for name, value in zip(terms, recorded):
+            self.history.record_batch(f"{prefix}_{name}", value)
 
     def torch_compile(self, module, name):
         # Compile in place: the module keeps its class, state_dict keys and
@@ -250,71 +273,72 @@ class ScrubbedVAENet(NeuralNet):
         for key, value in self.module_.scrubber_summary().items():
             self.history.record(key, value)
 
+    # ------------------------------------------------------------ inference
 
-class RecordingChunkSplit:
-    """skorch ``train_split``: validate on the last chunk of every recording.
-
-    Parameters
-    ----------
-    fraction : float in (0, 1)
-        Share of each recording's windows held out (see
-        :func:`~sklearn_scrubvae._windows.recording_chunks`).
-    """
-
-    def __init__(self, fraction):
-        self.fraction = fraction
-
-    def __call__(self, dataset, y=None, **fit_params):
-        """Training and validation subsets of a :class:`WindowDataset`."""
-        centers = dataset.centers.cpu().numpy()
-        held = recording_chunks(centers, dataset.start.cpu().numpy(), self.fraction)
-        held = torch.as_tensor(held, device=dataset.device)
-        return dataset.subset(~held), dataset.subset(held)
-
-
-def _silent(*args):
-    """Swallow messages (picklable, unlike a lambda)."""
-
-
-def make_callbacks(*, verbose, gradient_clip, early_stopping, n_iter_no_change, tol):
-    """Callbacks for :class:`ScrubbedVAENet` from estimator settings.
-
-    Parameters
-    ----------
-    verbose : int
-        0 silent; 1 one line per epoch (:class:`EpochLog`); 2 also a
-        progress bar.
-    gradient_clip : float or None
-        Maximum gradient norm.
-    early_stopping : bool
-        Stop when the validation loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs.
-    n_iter_no_change : int
-    tol : float
-
-    Returns
-    -------
-    callbacks : list of (str, Callback)
-    """
-    callbacks = []
-    if gradient_clip is not None:
-        callbacks.append(("clip", GradientNormClipping(gradient_clip_value=gradient_clip)))
-    if early_stopping:
-        callbacks.append(
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor="valid_loss",
-                    patience=n_iter_no_change,
-                    threshold=tol,
-                    threshold_mode="abs",
-                    load_best=True,
-                    sink=_silent,
-                ),
+    def _evaluate(self, dataset, compute):
+        """``compute(X)`` over the batches of ``dataset`` in evaluation mode, concatenated."""
+        self.check_is_fitted()
+        self._set_training(False)
+        with torch.no_grad():
+            return torch.cat(
+                [
+                    compute(to_tensor(X, device=self.device))
+                    for X, _ in self.get_iterator(dataset, training=False)
+                ]
             )
-        )
-    if verbose >= 1:
-        callbacks.append(("epoch_log", EpochLog()))
-    if verbose >= 2:
-        callbacks.append(("progress_bar", BatchProgressBar()))
-    return callbacks
+
+    def embed(self, dataset):
+        """Posterior means of the windows of a dataset without nuisance.
+
+        Parameters
+        ----------
+        dataset : WindowDataset
+
+        Returns
+        -------
+        mu : Tensor of shape (n_windows, n_components), float32
+        """
+
+        def encode(X):
+            with network_precision(torch.device(self.device), self.precision):
+                return self.module_.encode(X["frames"])[0].float()
+
+        return self._evaluate(dataset, encode)
+
+    def decode(self, dataset):
+        """Decoded windows of latent codes.
+
+        Parameters
+        ----------
+        dataset : LatentDataset
+
+        Returns
+        -------
+        decoded : Tensor of shape (n, window, n_channels), float32
+        """
+
+        def decode(X):
+            with network_precision(torch.device(self.device), self.precision):
+                return self.module_.decode(X["z"], X["nuisance"]).float()
+
+        return self._evaluate(dataset, decode)
+
+    def window_elbo(self, dataset):
+        """Evidence lower bound of each window, with one posterior sample.
+
+        Parameters
+        ----------
+        dataset : WindowDataset
+            With nuisance.
+
+        Returns
+        -------
+        elbo : Tensor of shape (n_windows,), float64
+        """
+
+        def elbo(X):
+            outputs = self.infer(X)
+            reconstruction = self.criterion_.reconstruction(outputs, X["frames"], self.module_)
+            return -(reconstruction + outputs["kl"]).double()
+
+        return self._evaluate(dataset, elbo)

@@ -1,4 +1,4 @@
-"""The epochs of a fit: fresh, resumed from a checkpoint or warm-started; guarded.
+"""The run driver: device and seed, a fresh or warm-started net, guarded epochs.
 
 :func:`run_epochs` drives an initialised :class:`ScrubbedVAENet` through the
 epochs a fit still owes: all of ``max_iter`` for a fresh fit, the rest of
@@ -8,68 +8,70 @@ module for data-parallel training when the process belongs to a
 an error or a warning.
 """
 
-import hashlib
-import json
 import warnings
 
 import torch
 
 from . import distributed as _distributed
-from .checkpoint import TrainingCheckpoint
-from .divergence import DivergenceGuard, TrainingDiverged, divergence_message
-from .._persistence import encode_value
-
-# Parameters that may change between a run and its resumption.
-_RESUMABLE = {
-    "max_iter", "verbose", "device", "checkpoint_dir", "checkpoint_every", "warm_start",
-    "on_divergence",
-}
+from .build import build_module, build_net
+from .device import check_precision, draw_seed, make_generator, resolve_device
+from .divergence import TrainingDiverged, divergence_message
 
 
-def run_description(estimator):
-    """What a checkpoint must match to be resumed: parameters and a data fingerprint.
+def training_device(device, random_state, precision):
+    """The device and seed of a fit, agreed on by every process of a launch.
 
     Parameters
     ----------
-    estimator : ScrubbedCVAE
-        With its input and nuisance encodings fitted and ``n_windows_`` set.
+    device : str or torch.device
+        ``"auto"`` or a torch device.
+    random_state : int, RandomState instance or None
+    precision : {"32", "bf16"}
+        Checked against the device.
 
     Returns
     -------
-    run : dict
-        JSON-able.
+    device : torch.device
+    seed : int
+        Rank 0's seed in every process of a data-parallel launch.
     """
-    params = {
-        name: value for name, value in estimator.get_params(deep=False).items()
-        if name not in _RESUMABLE
-    }
-    fitted = {"input": estimator.input_, "nuisance": estimator.nuisance_encoder_}
-    data = json.dumps(encode_value(fitted), sort_keys=True).encode()
-    return {
-        **{name: repr(value) for name, value in params.items()},
-        "n_features_in": int(estimator.n_features_in_),
-        "n_windows": int(estimator.n_windows_),
-        "data": hashlib.sha256(data).hexdigest(),
-    }
+    device = resolve_device(device)
+    seed = draw_seed(random_state)
+    if _distributed.is_distributed():
+        device = _distributed.setup_process_group(device)
+        seed = _distributed.broadcast_seed(seed, device)
+    check_precision(precision, device)
+    return device, seed
 
 
-def training_callbacks(estimator):
-    """The divergence guard and, with a ``checkpoint_dir``, the checkpoint.
+def start_net(spec, *, device, seed, previous=None, run=None):
+    """An initialised net for a fit: fresh, or continuing ``previous`` (warm start).
+
+    Parameters
+    ----------
+    spec : dict
+        See :mod:`~sklearn_scrubvae._solver.build`.
+    device : torch.device
+    seed : int
+    previous : ScrubbedVAENet or None, default=None
+        A fitted net whose module, optimiser state and history carry over.
+    run : dict or None, default=None
+        Fingerprint of the run for checkpoints.
 
     Returns
     -------
-    callbacks : list of (str, Callback)
-        The guard comes first so that a diverged epoch is never saved.
+    net : ScrubbedVAENet
     """
-    callbacks = [("divergence", DivergenceGuard())]
-    if estimator.checkpoint_dir is not None:
-        checkpoint = TrainingCheckpoint(
-            estimator.checkpoint_dir,
-            estimator.checkpoint_every,
-            run_description(estimator),
-        )
-        callbacks.append(("checkpoint", checkpoint))
-    return callbacks
+    generator = make_generator(seed, device)
+    if previous is None:
+        module = build_module(spec, seed=seed, generator=generator)
+    else:
+        module = previous.module_
+    net = build_net(spec, module, device=device, generator=generator, run=run)
+    net.initialize()
+    if previous is not None:
+        continue_from(net, previous)
+    return net
 
 
 def continue_from(net, previous):
@@ -95,18 +97,20 @@ def continue_from(net, previous):
     net.history = previous.history
 
 
-def run_epochs(estimator, net, dataset, *, warm):
+def run_epochs(net, dataset, spec, *, warm):
     """Train ``net`` on ``dataset`` for the epochs the fit still owes.
 
     Parameters
     ----------
-    estimator : ScrubbedCVAE
     net : ScrubbedVAENet
         Initialised.
     dataset : WindowDataset
+    spec : dict
+        Hyper-parameters: ``max_iter``, ``on_divergence`` and those named
+        in the divergence message.
     warm : bool
         Continue for ``max_iter`` more epochs (warm start) instead of
-        resuming from ``checkpoint_dir`` or starting afresh.
+        resuming from a checkpoint or starting afresh.
 
     Raises
     ------
@@ -114,8 +118,18 @@ def run_epochs(estimator, net, dataset, *, warm):
         When an epoch's loss is not finite and ``on_divergence="raise"``;
         the net then holds the last finite model.
     """
+    try:
+        _train(net, dataset, spec, warm)
+    finally:
+        # Generators stay out of the fitted model (a CUDA generator could
+        # not be unpickled on a CPU-only machine).
+        net.generator = None
+        net.iterator_train__generator = None
+
+
+def _train(net, dataset, spec, warm):
     callbacks = dict(net.callbacks_)
-    epochs = estimator.max_iter
+    epochs = spec["max_iter"]
     if not warm and "checkpoint" in callbacks:
         epochs -= callbacks["checkpoint"].restore(net)
     if epochs <= 0:
@@ -132,12 +146,10 @@ def run_epochs(estimator, net, dataset, *, warm):
         if diverged is None:
             raise
         good_epochs = guard.restore(net)
-        message = divergence_message(
-            diverged.epoch, diverged.loss, good_epochs, estimator.get_params(deep=False)
-        )
-        if estimator.on_divergence == "raise":
+        message = divergence_message(diverged.epoch, diverged.loss, good_epochs, spec)
+        if spec["on_divergence"] == "raise":
             raise FloatingPointError(message) from (None if diverged is error else error)
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, UserWarning, stacklevel=4)
     finally:
         guard.clear()
         net.ddp_ = None
