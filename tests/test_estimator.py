@@ -11,6 +11,7 @@ import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
@@ -104,13 +105,30 @@ def test_windows_never_cross_groups():
     assert not np.allclose(Z_nogroups[boundary], Z[boundary])
 
 
-def test_pipeline_with_kmeans():
-    X, table, groups = make_frames()
-    pipe = Pipeline([("vae", ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY)),
+def _behaviour_and_animal(n_frames=360, seed=0):
+    """Three behaviours (blocks of 40 frames) seen by three animals, one recording each.
+
+    A behaviour moves the features far, an animal a little, so the embedding
+    of a working model groups frames by behaviour more than by animal.
+    """
+    rng = np.random.default_rng(seed)
+    behaviour = np.arange(n_frames) // 40 % 3
+    animal = np.repeat([0, 1, 2], n_frames // 3)
+    X = 2.0 * rng.normal(size=(3, 4))[behaviour] + 0.5 * rng.normal(size=(3, 4))[animal]
+    X += 0.1 * rng.normal(size=X.shape)
+    return X, pd.DataFrame({"animal": pd.Categorical(animal)}), behaviour, animal
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pipeline_with_kmeans(seed):
+    X, table, behaviour, animal = _behaviour_and_animal(seed=seed)
+    pipe = Pipeline([("vae", ScrubbedCVAE(scrubber="qd", nuisance=["animal"], **TINY)),
                      ("kmeans", KMeans(n_clusters=3, n_init=2, random_state=0))])
-    labels = pipe.fit_predict(X, table)
+    labels = pipe.fit_predict(X, table, vae__groups=animal)
     assert labels.shape == (len(X),)
-    assert set(labels) <= {0, 1, 2}
+    with_behaviour = adjusted_rand_score(behaviour, labels)
+    assert with_behaviour > 0.4
+    assert with_behaviour > adjusted_rand_score(animal, labels) + 0.3
 
 
 def test_pipeline_knn_with_metadata_routing():
@@ -138,9 +156,22 @@ def test_grid_search_over_lam_alpha_beta():
         error_score="raise",
     )
     grid.fit(X, table, groups=groups)
-    assert len(grid.cv_results_["params"]) == 8
-    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
-    assert set(grid.best_params_) == {"lam", "alpha", "beta"}
+    results = pd.DataFrame(grid.cv_results_["params"]).assign(
+        score=grid.cv_results_["mean_test_score"]
+    )
+    assert len(results) == 8 and np.isfinite(results["score"]).all()
+    # The best model was trained with the best parameters ...
+    best, module = grid.best_params_, grid.best_estimator_.module_
+    assert grid.best_estimator_.net_.criterion_.lam == best["lam"]
+    assert grid.best_estimator_.net_.criterion_.beta == best["beta"]
+    assert module.scrubbers["speed"].alpha == best["alpha"]
+    # ... and each parameter changes the model: grid points that differ in
+    # one parameter only score differently (alpha scales the adversary's
+    # gradient, which reaches the encoder only when lam > 0).
+    for name in ["lam", "alpha", "beta"]:
+        others = [other for other in ["lam", "alpha", "beta"] if other != name]
+        for _, pair in results[(results["lam"] > 0) | (name != "alpha")].groupby(others):
+            assert pair["score"].nunique() == 2, (name, pair)
 
 
 def test_early_stopping_stops_after_n_iter_no_change_epochs():
@@ -154,6 +185,22 @@ def test_early_stopping_stops_after_n_iter_no_change_epochs():
     assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
     # Without early stopping the same model trains for all max_iter epochs.
     assert clone(est).set_params(early_stopping=False, max_iter=5).fit(X, table).n_iter_ == 5
+
+
+def test_early_stopping_restores_the_model_of_the_best_epoch():
+    X, table, groups = make_frames()
+    params = dict(TINY, scrubber="mals", nuisance=["speed"], early_stopping=True,
+                  n_iter_no_change=20, tol=0.0, max_iter=8, learning_rate=0.05)
+    est = ScrubbedCVAE(**params).fit(X, table, groups=groups)
+    valid_loss = [row["valid_loss"] for row in est.history_]
+    best_epoch = int(np.argmin(valid_loss)) + 1
+    assert best_epoch < est.n_iter_  # the last epoch is not the best one
+    # The same run stopped after the best epoch is the model that was kept.
+    reference = ScrubbedCVAE(**{**params, "max_iter": best_epoch}).fit(X, table, groups=groups)
+    assert reference.history_[-1, "valid_loss"] == min(valid_loss)
+    np.testing.assert_allclose(
+        est.transform(X, groups=groups), reference.transform(X, groups=groups), rtol=1e-6
+    )
 
 
 def test_plain_vae_needs_no_nuisance_and_ignores_it_when_decoding():

@@ -229,31 +229,43 @@ def test_memory_mapped_features_are_checked_in_chunks(tmp_path, monkeypatch):
         )
 
 
-def test_frames_served_from_host_memory_train_like_device_resident_frames():
-    """The per-batch path (frames too large for the device) trains the same.
+def test_frames_too_large_for_the_device_stay_in_host_memory(monkeypatch):
+    """Frames that do not fit on the accelerator are kept in host memory.
 
-    On a CPU both paths hold the frames in host memory; this checks that
-    the per-batch path runs and gives the same result, not its transfers.
+    No CUDA tensor is made here: asking for a CUDA device with frames that
+    do not fit must leave every tensor of the dataset on the CPU.
     """
-    from sklearn_scrubvae import _estimator
+    from sklearn_scrubvae._solver import data
+
+    monkeypatch.setattr(data, "frames_fit_on_device", lambda nbytes, device: False)
+    frames = {"features": np.zeros((50, 4), np.float32)}
+    bounds = np.zeros(50, np.int64), np.full(50, 50)
+    dataset = data.window_dataset(
+        frames, *bounds, np.arange(2, 48), 5, device=torch.device("cuda"),
+        nuisance=np.zeros((50, 2), np.float32), targets={"a": np.zeros(50, np.int64)},
+    )
+    tensors = [dataset.frames, dataset.nuisance, dataset.targets["a"], dataset.centers]
+    assert dataset.device.type == "cpu" and all(t.device.type == "cpu" for t in tensors)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_frames_served_from_host_memory_train_like_device_resident_frames(monkeypatch):
+    """The per-batch path (frames too large for the device) trains the same."""
+    from sklearn_scrubvae._solver import data
 
     X, table, groups = make_frames()
-    resident = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY).fit(X, table)
-    original = _estimator.frames_fit_on_device
-    try:
-        _estimator.frames_fit_on_device = lambda nbytes, device: False
-        batched = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], **TINY).fit(X, table)
-    finally:
-        _estimator.frames_fit_on_device = original
-    np.testing.assert_allclose(batched.loss_curve_, resident.loss_curve_, rtol=1e-6)
-    np.testing.assert_allclose(batched.transform(X), resident.transform(X), atol=1e-6)
-
+    params = dict(scrubber="mals", nuisance=["speed"], device="cuda", **TINY)
+    resident = ScrubbedCVAE(**params).fit(X, table)
+    monkeypatch.setattr(data, "frames_fit_on_device", lambda nbytes, device: False)
+    batched = ScrubbedCVAE(**params).fit(X, table)
+    np.testing.assert_allclose(batched.loss_curve_, resident.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(batched.transform(X), resident.transform(X), atol=1e-5)
 
 
 def test_training_frames_share_memory_with_the_derived_inputs():
     """The largest array of a fit, the derived frames, is never held twice."""
-    from sklearn_scrubvae._solver.data import WindowDataset
-    from sklearn_scrubvae._frames.inputs import frames_as_tensors, side_by_side
+    from sklearn_scrubvae._frames.inputs import side_by_side
+    from sklearn_scrubvae._solver.data import WindowDataset, frames_as_tensors
 
     frames = side_by_side(50, {"rot6d": (18, 6), "root": (3,), "bone_lengths": (18,)})
     for value in frames.values():
