@@ -21,7 +21,7 @@ from ._frames.nuisance import fit_nuisance, model_nuisance
 from ._frames.validation import check_frames, check_latent
 from ._frames.windows import WindowPlan, chunk_plans
 from ._persistence import load_estimator, run_fingerprint, save_estimator
-from ._solver.build import restore_net, scrubber_key
+from ._solver.build import check_architecture, restore_net, scrubber_key
 from ._solver.data import latent_dataset, window_dataset
 from ._solver.device import PRECISIONS, draw_seed, make_generator
 from ._solver.run import run_epochs, start_net, training_device
@@ -358,8 +358,6 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ fit
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, nuisance=None, groups=None):
         """Train the model.
@@ -383,7 +381,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         -------
         self : ScrubbedCVAE
         """
-        self._check_params()
+        check_architecture(self.get_params(deep=False))
         warm = self.warm_start and hasattr(self, "net_")
         X = self._validate_frames(X, reset=not warm)
         table = nuisance if nuisance is not None else y
@@ -393,26 +391,19 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         if self.skeleton_ is not None and not isinstance(X, np.memmap):
             warn_joined_recordings(X, groups)
         frames, plan, missing = self._plan(X, table, groups, self.stride)
-        warn_dropped_windows(
-            plan,
-            poses=None if self.skeleton_ is None or isinstance(X, np.memmap) else X,
-            skeleton=self.skeleton_,
-            max_gap=self.max_gap,
-            groups=groups,
-            n_nuisance_missing=int(missing.sum()),
-        )
-        if len(plan.centers) == 0:
-            raise ValueError(
-                f"X has n_samples={len(X)} frames but no recording holds a full window of "
-                f"window={self.window} frames; pass more frames or a smaller window."
-            )
+        poses = None if self.skeleton_ is None or isinstance(X, np.memmap) else X
+        warn_dropped_windows(plan, poses=poses, skeleton=self.skeleton_, max_gap=self.max_gap,
+                             groups=groups, n_nuisance_missing=int(missing.sum()))
+        plan.check_windows()
         self.n_windows_, self.n_windows_dropped_ = len(plan.centers), plan.n_dropped
         self.device_, seed = training_device(self.device, self.random_state, self.precision)
         spec = self._solver_spec()
-        self.net_ = start_net(
-            spec, device=self.device_, seed=seed, previous=self.net_ if warm else None,
-            run=None if self.checkpoint_dir is None else self._run_fingerprint(),
+        run = None if self.checkpoint_dir is None else run_fingerprint(
+            self.get_params(deep=False), {"input": self.input_, "nuisance": self.nuisance_encoder_},
+            self.n_features_in_, self.n_windows_,
         )
+        previous = self.net_ if warm else None
+        self.net_ = start_net(spec, device=self.device_, seed=seed, previous=previous, run=run)
         dataset = self._dataset(frames, plan, plan.centers, table, with_targets=True)
         try:
             run_epochs(self.net_, dataset, spec, warm=warm)
@@ -431,8 +422,6 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """
         return self.fit(X, y, nuisance=nuisance, groups=groups).transform(X, groups=groups)
 
-    # ------------------------------------------------------------ transform
-
     def transform(self, X, *, groups=None):
         """Embed each frame: the posterior mean of the window centred on it.
 
@@ -450,15 +439,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             or a NaN row, as ``unusable_frames`` says; :meth:`valid_frames`
             marks the frames with an embedding of their own.
         """
-        check_is_fitted(self)
-        X = self._validate_frames(X, reset=False)
-        Z = np.full((len(X), self.n_components), np.nan)
-        usable = np.zeros(len(X), dtype=bool)
-        for begin, end, frames, plan, centers in chunk_plans(self.input_, X, groups, self.window):
-            usable[begin:end] = own = plan.own(centers)
-            if own.any():
-                dataset = self._dataset(frames, plan, centers[own], embed=True)
-                Z[begin:end][own] = self.net_.embed(dataset).double().cpu().numpy()
+        Z, usable = self._embed(X, groups)
         if self.unusable_frames == "nearest":
             Z = bridge_unusable(Z, usable, groups)
         return Z
@@ -482,12 +463,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         -------
         valid : ndarray of bool, shape (n_frames,)
         """
-        check_is_fitted(self)
-        X = self._validate_frames(X, reset=False)
-        valid = np.zeros(X.shape[0], dtype=bool)
-        for begin, end, _, plan, centers in chunk_plans(self.input_, X, groups, self.window):
-            valid[begin:end] = plan.own(centers)
-        return valid
+        return self._embed(X, groups, embed=False)[1]
 
     def inverse_transform(self, X, *, nuisance=None):
         """Decode embeddings back to frames (the centre frame of each window).
@@ -542,7 +518,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self.nuisance_encoder_, nuisance if self.conditional else None, n,
             conditional=self.conditional, scrubbed=(),
         )
-        windows = np.full((n, self.window) + self._window_frame_shape(), np.nan)
+        windows = np.full((n, self.window) + self.input_.frame_shape, np.nan)
         if ok.any():
             decoded = self.net_.decode(latent_dataset(Z[ok], decoder_input[ok], self.device_))
             windows[ok] = self.input_.to_windows(decoded.double().cpu().numpy())
@@ -569,10 +545,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         X = self._validate_frames(X, reset=False)
         table = nuisance if nuisance is not None else y
         frames, plan, _ = self._plan(X, table, groups, stride=1)
-        if len(plan.centers) == 0:
-            raise ValueError(
-                f"X has n_samples={len(X)} frames and no full window of {self.window} frames."
-            )
+        plan.check_windows()
         if self.conditional and table is None:
             raise ValueError(
                 "This model is conditional: scoring needs the nuisance table (pass y or "
@@ -609,27 +582,6 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-    # -------------------------------------------------------------- helpers
-
-    def _check_params(self):
-        if self.window % 2 == 0:
-            raise ValueError(f"window must be odd so windows have a centre frame, got {self.window}.")
-        if self.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd, got {self.kernel_size}.")
-        if len(self.hidden_channels) == 0 or any(
-            not isinstance(c, numbers.Integral) or c < 1 for c in self.hidden_channels
-        ):
-            raise ValueError(
-                f"hidden_channels must be a non-empty tuple of positive ints, got "
-                f"{self.hidden_channels!r}."
-            )
-        if isinstance(self.scrubber, dict):
-            unknown = {name for name in self.scrubber.values() if name not in SCRUBBERS}
-            if unknown:
-                raise ValueError(
-                    f"Unknown scrubber name(s) {sorted(unknown)}; choose from {sorted(SCRUBBERS)}."
-                )
-
     def _needs_nuisance(self):
         return self.conditional or bool(self.scrubber)
 
@@ -640,10 +592,18 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self._poses_3d_ = getattr(X, "ndim", None) == 3
         return check_frames(self, X, skeleton=self.skeleton_, reset=reset)
 
-    def _window_frame_shape(self):
-        if self.skeleton_ is None:
-            return (self.n_features_in_,)
-        return (self.skeleton_.n_keypoints, 3)
+    def _embed(self, X, groups, embed=True):
+        """Embeddings (when ``embed``) and which frames have their own, chunk by chunk."""
+        check_is_fitted(self)
+        X = self._validate_frames(X, reset=False)
+        Z = np.full((len(X), self.n_components), np.nan)
+        usable = np.zeros(len(X), dtype=bool)
+        for begin, end, frames, plan, centers in chunk_plans(self.input_, X, groups, self.window):
+            usable[begin:end] = own = plan.own(centers)
+            if embed and own.any():
+                dataset = self._dataset(frames, plan, centers[own], embed=True)
+                Z[begin:end][own] = self.net_.embed(dataset).double().cpu().numpy()
+        return Z, usable
 
     def _fit_encodings(self, X, table, groups):
         """Fit the nuisance encoding, the scrubber per column and the input scaling."""
@@ -654,12 +614,9 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.nuisance_columns_ = self.nuisance_encoder_.columns_
         if self.nuisance is None:
             warn_all_columns(self.nuisance_columns_, self.scrubbers_)
-        if self.skeleton_ is None:
-            inputs = FeatureInput()
-        else:
-            inputs = SkeletonInput(
-                self.skeleton_, self.alignment, self.max_gap, self.max_displacement
-            )
+        inputs = FeatureInput() if self.skeleton_ is None else SkeletonInput(
+            self.skeleton_, self.alignment, self.max_gap, self.max_displacement
+        )
         self.input_ = inputs.fit(X, groups=groups, window=self.window)
 
     def _plan(self, X, table, groups, stride):
@@ -687,28 +644,15 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _solver_spec(self):
         """Hyper-parameters and fitted sizes the solver builds the network from."""
         encoder = self.nuisance_encoder_
-        scrubbers = {
-            scrubber_key(column): {
-                "name": name,
-                "n_outputs": encoder.n_outputs(column),
-                "categorical": encoder.is_categorical(column),
-            }
-            for column, name in self.scrubbers_.items()
-        }
         return {
             **self.get_params(deep=False),
             "representation": self.input_.representation_params(),
             "nuisance_dim": encoder.n_decoder_features,
-            "scrubbers": scrubbers,
+            "scrubbers": {
+                scrubber_key(column): {"name": name, **encoder.describe(column)}
+                for column, name in self.scrubbers_.items()
+            },
         }
-
-    def _run_fingerprint(self):
-        fitted = {"input": self.input_, "nuisance": self.nuisance_encoder_}
-        return run_fingerprint(
-            self.get_params(deep=False), fitted, self.n_features_in_, self.n_windows_
-        )
-
-    # ---------------------------------------------------------- persistence
 
     def save(self, path):
         """Write the fitted model to one file, without pickle.
@@ -750,7 +694,5 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             When the file was written by another version of the package.
         """
         estimator, state, history = load_estimator(cls, path, device=device)
-        estimator.net_ = restore_net(
-            estimator._solver_spec(), state, history, estimator.device_
-        )
+        estimator.net_ = restore_net(estimator._solver_spec(), state, history, estimator.device_)
         return estimator

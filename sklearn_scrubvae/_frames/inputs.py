@@ -123,6 +123,11 @@ class FeatureInput:
             features[begin:end] = np.nan_to_num(chunk, nan=0.0)
         return {"features": features}, valid
 
+    @property
+    def frame_shape(self):
+        """Shape of one frame of X: (n_features,)."""
+        return (len(self.mean_),)
+
     context = 0
     """Frames of context a chunk of X needs on each side (none: frames are independent)."""
 
@@ -206,6 +211,11 @@ class SkeletonInput:
         rms = float(np.sqrt(np.mean(moves**2))) if len(moves) else 0.0
         self.root_scale_ = rms if rms > 1e-6 * self.length_scale_ else self.length_scale_
         return self
+
+    @property
+    def frame_shape(self):
+        """Shape of one frame of X: (n_keypoints, 3)."""
+        return (self.skeleton.n_keypoints, 3)
 
     @property
     def context(self):

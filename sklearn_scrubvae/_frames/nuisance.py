@@ -86,6 +86,10 @@ class NuisanceEncoder:
         """Number of classes (categorical) or 1 (continuous) for a column."""
         return len(self.categories_[name]) if self.is_categorical(name) else 1
 
+    def describe(self, name):
+        """``{"n_outputs": ..., "categorical": ...}`` of column ``name``, for its scrubber."""
+        return {"n_outputs": self.n_outputs(name), "categorical": self.is_categorical(name)}
+
     @property
     def n_decoder_features(self):
         """Width of the decoder's nuisance input."""

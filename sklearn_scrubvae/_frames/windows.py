@@ -76,6 +76,14 @@ class WindowPlan:
         """Full windows left out because they touch unusable frames."""
         return len(self.candidates) - len(self.centers)
 
+    def check_windows(self):
+        """Raise a ValueError when no window is used (too few frames per recording)."""
+        if len(self.centers) == 0:
+            raise ValueError(
+                f"X has n_samples={len(self.start)} frames but no recording holds a full "
+                f"window of window={self.window} frames; pass more frames or a smaller window."
+            )
+
     def own(self, frames=None):
         """Whether each frame's window, clipped to its recording, is all usable.
 

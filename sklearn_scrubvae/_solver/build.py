@@ -11,17 +11,50 @@ A *spec* is a dict of plain values: the estimator's hyper-parameters
   bool}}``, one entry per scrubbed column (keys from :func:`scrubber_key`).
 """
 
+import numbers
+
 import torch
 from skorch.history import History
 
 from ..nn.model import ScrubbedVAE
 from ..nn.representations import FeatureRepresentation, SkeletonRepresentation
-from ..scrubbers import make_scrubber
+from ..scrubbers import SCRUBBERS, make_scrubber
 from .callbacks import make_callbacks
 from .data import RecordingChunkSplit
 from .device import make_generator, seeded
 from .net import ScrubbedVAENet
 from .state import load_module_state
+
+
+def check_architecture(spec):
+    """Check the hyper-parameters of the network that parameter constraints cannot express.
+
+    Parameters
+    ----------
+    spec : dict
+        With ``window``, ``kernel_size``, ``hidden_channels`` and ``scrubber``.
+
+    Raises
+    ------
+    ValueError
+    """
+    if spec["window"] % 2 == 0:
+        raise ValueError(
+            f"window must be odd so windows have a centre frame, got {spec['window']}."
+        )
+    if spec["kernel_size"] % 2 == 0:
+        raise ValueError(f"kernel_size must be odd, got {spec['kernel_size']}.")
+    channels = spec["hidden_channels"]
+    if len(channels) == 0 or any(not isinstance(c, numbers.Integral) or c < 1 for c in channels):
+        raise ValueError(
+            f"hidden_channels must be a non-empty tuple of positive ints, got {channels!r}."
+        )
+    if isinstance(spec["scrubber"], dict):
+        unknown = {name for name in spec["scrubber"].values() if name not in SCRUBBERS}
+        if unknown:
+            raise ValueError(
+                f"Unknown scrubber name(s) {sorted(unknown)}; choose from {sorted(SCRUBBERS)}."
+            )
 
 
 def scrubber_key(column):
