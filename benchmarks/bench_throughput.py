@@ -46,6 +46,7 @@ import json
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -60,8 +61,23 @@ from torch.utils.flop_counter import FlopCounterMode
 import sklearn_scrubvae
 from _common import csv_name, markdown_table
 from sklearn_scrubvae import ScrubbedCVAE
-from sklearn_scrubvae._solver.device import fast_float32  # the estimator's own TF32 setting
 from sklearn_scrubvae.datasets import make_mouse_behavior
+
+
+
+@contextmanager
+def fast_float32(device):
+    """TF32 matrix products on CUDA inside the block, as the estimator trains with."""
+    if device.type != "cuda":
+        yield
+        return
+    previous = torch.backends.cuda.matmul.fp32_precision
+    torch.backends.cuda.matmul.fp32_precision = "tf32"
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.fp32_precision = previous
+
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "throughput"
 FPS = 90
