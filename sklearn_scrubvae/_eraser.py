@@ -1,14 +1,17 @@
 """Closed-form linear erasure of nuisance information from an embedding."""
 
+from __future__ import annotations
+
 from numbers import Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._frames.nuisance import encode_nuisance
-from ._frames.tables import check_nuisance_frame, missing_rows
+from ._frames.tables import Table, check_nuisance_frame, missing_rows
 
 
 def _symmetric_sqrt_pair(covariance, tol):
@@ -101,7 +104,8 @@ class LinearConceptEraser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         self.tol = tol
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, *, nuisance=None):
+    def fit(self, X: ArrayLike, y: Table = None, *,
+            nuisance: Table = None) -> LinearConceptEraser:
         """Learn the erasure from data and nuisance.
 
         Parameters
@@ -148,7 +152,7 @@ class LinearConceptEraser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         self.n_erased_ = basis.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Erase the nuisance directions.
 
         Parameters

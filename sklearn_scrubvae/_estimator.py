@@ -1,10 +1,13 @@
 """ScrubbedCVAE: the scikit-learn estimator (validate, plan, delegate)."""
 
+from __future__ import annotations
+
 import numbers
 import os
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -18,6 +21,7 @@ from ._frames.coverage import (
 )
 from ._frames.inputs import FeatureInput, SkeletonInput
 from ._frames.nuisance import fit_nuisance, model_nuisance
+from ._frames.tables import Table
 from ._frames.validation import check_frames, check_latent
 from ._frames.windows import WindowPlan, chunk_plans
 from ._persistence import load_estimator, run_fingerprint, save_estimator
@@ -359,7 +363,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, *, nuisance=None, groups=None):
+    def fit(self, X: ArrayLike, y: Table = None, *, nuisance: Table = None,
+            groups: ArrayLike | None = None) -> ScrubbedCVAE:
         """Train the model.
 
         Parameters
@@ -413,7 +418,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self.n_iter_ = len(self.history_)
         return self
 
-    def fit_transform(self, X, y=None, *, nuisance=None, groups=None):
+    def fit_transform(self, X: ArrayLike, y: Table = None, *, nuisance: Table = None,
+                      groups: ArrayLike | None = None) -> np.ndarray:
         """Fit, then embed every frame of ``X`` (see :meth:`fit`, :meth:`transform`).
 
         Returns
@@ -422,7 +428,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """
         return self.fit(X, y, nuisance=nuisance, groups=groups).transform(X, groups=groups)
 
-    def transform(self, X, *, groups=None):
+    def transform(self, X: ArrayLike, *, groups: ArrayLike | None = None) -> np.ndarray:
         """Embed each frame: the posterior mean of the window centred on it.
 
         Parameters
@@ -444,7 +450,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             Z = bridge_unusable(Z, usable, groups)
         return Z
 
-    def valid_frames(self, X, *, groups=None):
+    def valid_frames(self, X: ArrayLike, *, groups: ArrayLike | None = None) -> np.ndarray:
         """Which frames have an embedding of their own.
 
         A frame's embedding is its own when its window, clipped to its
@@ -465,7 +471,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """
         return self._embed(X, groups, embed=False)[1]
 
-    def inverse_transform(self, X, *, nuisance=None):
+    def inverse_transform(self, X: ArrayLike, *, nuisance: Table = None) -> np.ndarray:
         """Decode embeddings back to frames (the centre frame of each window).
 
         Parameters
@@ -485,7 +491,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         centre = windows[:, self.window // 2]
         return centre if self._poses_3d_ else centre.reshape(len(centre), -1)
 
-    def decode_windows(self, Z, *, nuisance=None):
+    def decode_windows(self, Z: ArrayLike, *, nuisance: Table = None) -> np.ndarray:
         """Decode embeddings into whole windows (motion synthesis).
 
         Parameters
@@ -524,7 +530,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             windows[ok] = self.input_.to_windows(decoded.double().cpu().numpy())
         return windows
 
-    def score(self, X, y=None, *, nuisance=None, groups=None):
+    def score(self, X: ArrayLike, y: Table = None, *, nuisance: Table = None,
+              groups: ArrayLike | None = None) -> float:
         """Mean evidence lower bound (ELBO) per window, higher is better.
 
         Every window lying fully inside a recording is scored with one
@@ -654,7 +661,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             },
         }
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model to one file, without pickle.
 
         The file (safetensors) holds the module's weights and scrubber
@@ -673,7 +680,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         save_estimator(self, path)
 
     @classmethod
-    def load(cls, path, *, device=None):
+    def load(cls, path: str | os.PathLike, *,
+             device: str | torch.device | None = None) -> ScrubbedCVAE:
         """Load a model written by :meth:`save`.
 
         Parameters

@@ -2,6 +2,11 @@
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
+
+#: A per-frame nuisance table: a DataFrame with named columns, an array of
+#: columns, or None.
+Table = pd.DataFrame | ArrayLike | None
 
 
 def as_frame(table):
