@@ -9,6 +9,8 @@ inventories: set ``SCRUBVAE_INTERSPHINX=1`` where the network reaches them
 import os
 import warnings
 
+from numpydoc.xref import DEFAULT_LINKS
+
 from sklearn_scrubvae import __version__
 
 project = "sklearn_scrubvae"
@@ -41,7 +43,7 @@ numpydoc_show_class_members = True
 numpydoc_class_members_toctree = False
 numpydoc_show_inherited_class_members = False
 numpydoc_xref_param_type = True
-numpydoc_xref_ignore = "all"
+numpydoc_xref_ignore = {"of", "or", "and", "shape", "default", "optional", "with", "a"}
 numpydoc_validation_checks = set()
 
 # Markdown pages: anchors for "#section" links, $math$ and tables.
@@ -57,6 +59,14 @@ if os.environ.get("SCRUBVAE_INTERSPHINX") == "1":
         "torch": ("https://docs.pytorch.org/docs/stable", None),
         "matplotlib": ("https://matplotlib.org/stable", None),
         "pandas": ("https://pandas.pydata.org/docs", None),
+    }
+
+# Offline, type names that numpydoc links to other projects' glossaries
+# stay plain names (their targets would be missing).
+if not intersphinx_mapping:
+    numpydoc_xref_aliases = {
+        name: name for name, target in DEFAULT_LINKS.items()
+        if target.startswith((":ref:", ":term:"))
     }
 
 # Example gallery: every script under examples/ runs at build time, and

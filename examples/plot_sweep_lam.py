@@ -44,8 +44,10 @@ session = labels["session"]
 # ---------
 # Two scores per candidate: the ELBO alone, and the scrubbing scorer, which
 # ``refit`` uses to choose. Metadata routing takes the recording ids
-# (``groups``) to every fit, so that windows never cross sessions, and to
-# the scrubbing scorer, whose probe keeps recordings apart.
+# (``groups``) to every fit and to the ELBO, so that windows never cross
+# sessions. The scrubbing scorer does not take them: with one recording per
+# animal, probe folds that keep recordings apart would hold out whole
+# animals, whose identity no probe can learn.
 with sklearn.config_context(enable_metadata_routing=True):
     estimator = ScrubbedCVAE(
         scrubber="qd", nuisance=["animal"], window=15, stride=4, n_components=8,
@@ -55,9 +57,9 @@ with sklearn.config_context(enable_metadata_routing=True):
     scorers = {
         "elbo": check_scoring(estimator),  # the estimator's score: held-out ELBO
         "scrubbing": make_scrubbing_scorer(["animal"], probe="qda", cv=3, step=5)
-        .set_score_request(groups=True),
+        .set_score_request(groups=False),
     }
-    search = GridSearchCV(estimator, {"lam": [0.0, 10.0]}, scoring=scorers,
+    search = GridSearchCV(estimator, {"lam": [0.0, 10.0, 30.0]}, scoring=scorers,
                           refit="scrubbing", cv=folds)
     search.fit(X, labels, groups=session)
 
