@@ -61,13 +61,10 @@ if os.environ.get("SCRUBVAE_INTERSPHINX") == "1":
         "pandas": ("https://pandas.pydata.org/docs", None),
     }
 
-# Offline, type names that numpydoc links to other projects' glossaries
-# stay plain names (their targets would be missing).
+# Offline, the type names that numpydoc links to the Python and numpy
+# documentation stay plain names (their targets are not available).
 if not intersphinx_mapping:
-    numpydoc_xref_aliases = {
-        name: name for name, target in DEFAULT_LINKS.items()
-        if target.startswith((":ref:", ":term:"))
-    }
+    numpydoc_xref_aliases = {name: name for name in DEFAULT_LINKS}
 
 # Example gallery: every script under examples/ runs at build time, and
 # the build fails when one raises.

@@ -42,6 +42,7 @@ import sklearn
 from sklearn.cluster import KMeans
 from sklearn.pipeline import make_pipeline
 
+import sklearn_scrubvae
 from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae.io import load_poses
 from sklearn_scrubvae.plotting import plot_cluster_usage, plot_ethogram
@@ -55,8 +56,9 @@ from sklearn_scrubvae.pose import (
     resample_poses,
 )
 
-DATA = Path(os.environ.get(
-    "SCRUBVAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+# Default: shared/data beside the repository of a source checkout.
+CHECKOUT = Path(sklearn_scrubvae.__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SCRUBVAE_DATA", CHECKOUT.parent / "shared" / "data"))
 OIST = DATA / "oist_mouse_mocap3d"
 MICE = DATA / "motionmapperpy_mice"
 SMALL = dict(n_components=8, hidden_channels=(32, 64), kernel_size=5, max_iter=5,
