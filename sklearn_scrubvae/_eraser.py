@@ -54,16 +54,16 @@ class LinearConceptEraser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
 
     Attributes
     ----------
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape ``(n_features_in_,)``
         Mean of the fitting data.
-    projection_ : ndarray of shape (n_features_in_, n_features_in_)
+    projection_ : ndarray of shape ``(n_features_in_, n_features_in_)``
         The oblique projection ``pinv(W) P W`` removed from centred rows.
     n_erased_ : int
         Rank of ``projection_``: the number of erased directions (at most
         the number of encoded nuisance columns).
     n_features_in_ : int
         Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Defined when X has string column names.
 
     See Also

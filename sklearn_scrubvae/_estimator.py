@@ -187,7 +187,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Features per frame seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Defined when X has string column names.
     module_ : ScrubbedVAE
         The trained torch module.

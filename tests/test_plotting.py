@@ -43,7 +43,6 @@ from sklearn_scrubvae.plotting._animation import choose_examples  # noqa: E402
 from sklearn_scrubvae.plotting._labels import encode_labels, recordings  # noqa: E402
 from sklearn_scrubvae.pose import MOUSE18, Skeleton  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 BASELINE = Path(__file__).resolve().parent / "baseline" / "ethogram.png"
 
 
@@ -496,14 +495,6 @@ def test_ethogram_matches_the_stored_image(tmp_path):
     actual = tmp_path / "ethogram.png"
     draw_reference_ethogram().savefig(actual, dpi=50)
     assert compare_images(str(BASELINE), str(actual), tol=5) is None
-
-
-def test_gallery_images_exist():
-    text = (ROOT / "doc" / "gallery.md").read_text()
-    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert images and any(image.endswith(".gif") for image in images)
-    for image in images:
-        assert (ROOT / "doc" / image).is_file(), image
 
 
 def test_real_mouse_2d_pose_and_animation(tmp_path):

@@ -32,6 +32,16 @@ def cluster_embeddings(Z, n_clusters, *, method="gmm", random_state=None):
     -------
     labels : ndarray of shape (n_frames,), dtype int
         Cluster of each frame; -1 for rows with NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.metrics import cluster_embeddings
+    >>> rng = np.random.default_rng(0)
+    >>> Z = np.concatenate([rng.normal(0, 0.1, (50, 2)), rng.normal(5, 0.1, (50, 2))])
+    >>> labels = cluster_embeddings(Z, 2, random_state=0)
+    >>> len(set(labels[:50])), len(set(labels[50:])), bool(labels[0] != labels[-1])
+    (1, 1, True)
     """
     Z = check_array(Z, ensure_all_finite="allow-nan", dtype=np.float64)
     if not (isinstance(n_clusters, Integral) and n_clusters >= 1):
@@ -130,6 +140,16 @@ def cluster_nuisance_spread(labels, nuisance, *, kind="circular"):
     spread : ClusterSpread
         ``per_cluster``, ``sizes``, ``weighted_mean``, ``overall`` and
         ``ratio``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.metrics import cluster_nuisance_spread
+    >>> labels = np.repeat([0, 1], 50)
+    >>> speed = np.concatenate([np.full(50, 1.0), np.linspace(0, 10, 50)])
+    >>> spread = cluster_nuisance_spread(labels, speed, kind="variance")
+    >>> spread.per_cluster.round(2).tolist(), round(spread.overall, 2)
+    ([0.0, 8.67], 8.34)
     """
     labels = check_labels(labels, "labels")
     frame = check_nuisance_frame(nuisance, len(labels))
@@ -179,6 +199,13 @@ def cluster_agreement(labels, behavior):
     Returns
     -------
     agreement : ClusterAgreement
+
+    Examples
+    --------
+    >>> from sklearn_scrubvae.metrics import cluster_agreement
+    >>> agreement = cluster_agreement([0, 0, 1, 1], ["walk", "walk", "rear", "rear"])
+    >>> agreement
+    ClusterAgreement(adjusted_rand=1.0, normalized_mutual_info=1.0)
     """
     labels = check_labels(labels, "labels")
     behavior = check_labels(behavior, "behavior", len(labels))
@@ -217,6 +244,14 @@ def cluster_variance_explained(labels, values, *, behavior=None, target=None):
     -------
     eta_squared : float
         In [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.metrics import cluster_variance_explained
+    >>> labels = np.repeat([0, 1], 4)
+    >>> print(round(cluster_variance_explained(labels, [1., 1., 1., 1., 3., 3., 3., 3.]), 2))
+    1.0
     """
     labels = check_labels(labels, "labels")
     frame = check_nuisance_frame(values, len(labels), name="values")

@@ -146,6 +146,7 @@ def decodability_score(
           amount adapts to the class size (a fixed ``reg_param`` fails or
           overfits when a class has fewer samples than ``n_components``).
         - "auto": "logistic" for labels, "linear" otherwise.
+
         Named probes standardise ``Z`` first. An estimator is cloned and
         used as is (a classifier is scored by accuracy, a regressor by R^2).
     cv : int or cross-validation splitter, default=5

@@ -161,6 +161,13 @@ def severity_correlation(effect, severity):
     result : scipy.stats PearsonRResult
         ``statistic`` (Pearson r) and ``pvalue`` (two-sided), computed on
         the animals where both values are finite.
+
+    Examples
+    --------
+    >>> from sklearn_scrubvae.metrics import severity_correlation
+    >>> result = severity_correlation([0.1, 0.4, 0.8, 1.1], [0.0, 0.3, 0.6, 0.9])
+    >>> print(round(result.statistic, 3))
+    0.998
     """
     effect, severity = finite_pairs(effect, severity)
     if len(effect) < 3:

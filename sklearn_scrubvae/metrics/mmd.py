@@ -33,6 +33,14 @@ def median_bandwidth(*samples, max_samples=2000, random_state=None):
     ------
     ValueError
         If fewer than two points are pooled or all pooled points coincide.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.metrics import median_bandwidth
+    >>> x = np.array([[0.0], [1.0], [2.0]])
+    >>> print(median_bandwidth(x))
+    1.0
     """
     pooled = np.vstack([np.asarray(sample, dtype=np.float64) for sample in samples])
     if len(pooled) < 2:

@@ -29,6 +29,16 @@ def measure_heading(windows, skeleton):
     heading : DataFrame of shape (n, 2)
         Columns ``heading_sin`` and ``heading_cos`` from
         :func:`sklearn_scrubvae.pose.compute_heading`.
+
+    Examples
+    --------
+    >>> from sklearn_scrubvae.datasets import make_mouse_behavior
+    >>> from sklearn_scrubvae.metrics import measure_heading
+    >>> poses, table = make_mouse_behavior(n_animals=1, n_frames=45, lesion=False,
+    ...                                    random_state=0)
+    >>> windows = poses.reshape(3, 15, 18, 3)  # three windows of 15 frames
+    >>> measure_heading(windows, "mouse18").shape
+    (3, 2)
     """
     windows = np.asarray(windows, dtype=np.float64)
     centre = windows[:, windows.shape[1] // 2]
@@ -57,6 +67,16 @@ def measure_speed(windows, skeleton, fps):
     -------
     speed : DataFrame of shape (n, n_speed_features)
         The columns of ``compute_speed``.
+
+    Examples
+    --------
+    >>> from sklearn_scrubvae.datasets import make_mouse_behavior
+    >>> from sklearn_scrubvae.metrics import measure_speed
+    >>> poses, table = make_mouse_behavior(n_animals=1, n_frames=45, lesion=False,
+    ...                                    random_state=0)
+    >>> windows = poses.reshape(3, 15, 18, 3)  # three windows of 15 frames
+    >>> list(measure_speed(windows, "mouse18", fps=90).columns)
+    ['speed_root', 'speed_spine_head', 'speed_limbs']
     """
     windows = np.asarray(windows, dtype=np.float64)
     n, length = windows.shape[:2]

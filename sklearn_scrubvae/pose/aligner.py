@@ -77,7 +77,7 @@ class EgocentricAligner(TransformerMixin, BaseEstimator):
         Index of the front keypoint.
     n_features_in_ : int
         ``n_keypoints_ * n_dims_``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Column names of a DataFrame given to ``fit``, if any.
 
     See Also

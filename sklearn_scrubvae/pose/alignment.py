@@ -24,6 +24,15 @@ def heading_angle(poses, skeleton="mouse18"):
         Angle in radians in [-pi, pi] from the +x axis, counter-clockwise;
         0 when the front keypoint lies straight above the root, NaN where
         either keypoint is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.pose import MOUSE18, heading_angle
+    >>> pose = np.zeros((18, 3))
+    >>> pose[MOUSE18.index("SpineF")] = [0.0, 1.0, 0.0]  # front keypoint along +y
+    >>> print(round(float(np.degrees(heading_angle(pose))), 1))
+    90.0
     """
     skeleton = get_skeleton(skeleton)
     return _yaw(np.asarray(poses, dtype=np.float64), skeleton.root, skeleton.front)
