@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import torch
@@ -245,6 +245,8 @@ def encode_value(value):
         }
     if isinstance(value, torch.device):
         return {"__device__": str(value)}
+    if isinstance(value, PurePath):
+        return {"__path__": str(value)}
     if isinstance(value, Skeleton):
         _, (kwargs,) = value.__reduce__()
         return {"__skeleton__": encode_value(kwargs)}
@@ -278,6 +280,8 @@ def decode_value(value):
         )
     if "__device__" in value:
         return torch.device(value["__device__"])
+    if "__path__" in value:
+        return Path(value["__path__"])
     if "__skeleton__" in value:
         return Skeleton(**decode_value(value["__skeleton__"]))
     if "__object__" in value:

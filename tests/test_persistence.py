@@ -1,6 +1,7 @@
 """Saving and loading fitted models without pickle."""
 
 import json
+import pathlib
 import pickle
 import warnings
 
@@ -145,6 +146,16 @@ def test_loaded_model_pickles_and_keeps_training(tmp_path):
     np.testing.assert_array_equal(again.transform(X), est.transform(X))
     refit = restored.fit(X, table)
     assert refit.n_iter_ == TINY["max_iter"] and np.isfinite(refit.transform(X)).all()
+
+
+def test_path_valued_parameters_round_trip(tmp_path):
+    X, table, _ = _features()
+    est = ScrubbedCVAE(scrubber="mals", nuisance=["speed"], checkpoint_dir=tmp_path / "runs",
+                       **TINY).fit(X, table)
+    est.save(tmp_path / "model.safetensors")
+    restored = ScrubbedCVAE.load(tmp_path / "model.safetensors")
+    assert restored.checkpoint_dir == tmp_path / "runs"
+    assert isinstance(restored.checkpoint_dir, pathlib.Path)
 
 
 def test_bad_files_raise_clear_errors(tmp_path):
