@@ -42,6 +42,11 @@ from ._training import RecordingChunkSplit, ScrubbedVAENet, make_callbacks
 from ._windows import clean_windows, compute_segments, full_window_centers
 from .nn.model import ScrubbedVAE
 from .pose import Skeleton, get_skeleton
+from .pose._plausibility import (
+    check_skeleton_poses,
+    check_skeleton_shape,
+    warn_tracking_glitches,
+)
 from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS, make_scrubber
 
 
@@ -410,6 +415,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self.input_ = self._make_input().fit(X, groups=groups, window=self.window)
         if self.skeleton_ is not None and not isinstance(X, np.memmap):
             warn_joined_recordings(X, groups)
+            if self.max_displacement is None:
+                warn_tracking_glitches(X, groups)
         frames, valid = self.input_.frames(X, groups)
         valid, nuisance_missing = self._exclude_missing_nuisance(valid, table, n_frames)
         start, stop = compute_segments(n_frames, groups)
@@ -761,23 +768,15 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             return self._validate_array(X, reset, allow_nan=True)
         if poses_3d:
             X = X if isinstance(X, np.memmap) else np.asarray(X, dtype=np.float64)
-            if X.shape[1:] != (self.skeleton_.n_keypoints, 3):
-                raise ValueError(
-                    f"Poses must have shape (n_frames, {self.skeleton_.n_keypoints}, 3) for "
-                    f"this skeleton, got {X.shape}."
-                )
+            check_skeleton_shape(X.shape, self.skeleton_)
             X = X.reshape(len(X), -1)
         X = self._validate_array(X, reset, allow_nan=True)
-        if X.shape[1] != 3 * self.skeleton_.n_keypoints:
-            raise ValueError(
-                f"X has {X.shape[1]} features but the skeleton has "
-                f"{self.skeleton_.n_keypoints} keypoints: expected "
-                f"(n_frames, {self.skeleton_.n_keypoints}, 3) or "
-                f"(n_frames, {3 * self.skeleton_.n_keypoints})."
-            )
+        check_skeleton_shape(X.shape, self.skeleton_)
         if not isinstance(X, np.memmap) and np.isinf(X).any():
             raise ValueError("X contains infinity; mark missing keypoints with NaN.")
-        return X.reshape(len(X), self.skeleton_.n_keypoints, 3)
+        X = X.reshape(len(X), self.skeleton_.n_keypoints, 3)
+        check_skeleton_poses(X, self.skeleton_, None if reset else self.input_.reference_bone_lengths_)
+        return X
 
     def _validate_array(self, X, reset, allow_nan):
         """``validate_data``, except that a memory map is checked chunk by chunk.
