@@ -13,6 +13,7 @@ cheap on long (or memory-mapped) recordings.
 import warnings
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import check_groups
 from .missing import count_unusable_frames
@@ -39,6 +40,9 @@ removed) above which keypoints look swapped."""
 GLITCH_FACTOR = 10.0
 """How many times its typical step a keypoint must jump, out and back, to be
 a glitch."""
+
+GLITCH_CONTEXT = 5
+"""Frames on each side whose steps set a keypoint's typical step around a frame."""
 
 
 def check_skeleton_shape(shape, skeleton):
@@ -272,8 +276,9 @@ def find_tracking_glitches(poses, groups=None, factor=GLITCH_FACTOR):
     groups : array-like of shape (n_frames,), default=None
         Recording id per frame; steps across recordings are not counted.
     factor : float, default=10.0
-        How many times its typical (median) step a keypoint must move into
-        the frame and out of it again.
+        How many times its typical step (the larger of its median step in
+        the recording and over the :data:`GLITCH_CONTEXT` frames on each
+        side) a keypoint must move into the frame and out of it again.
 
     Returns
     -------
@@ -286,10 +291,12 @@ def find_tracking_glitches(poses, groups=None, factor=GLITCH_FACTOR):
     steps = np.full(poses.shape[:2], np.nan)
     steps[1:] = np.linalg.norm(np.diff(poses, axis=0), axis=-1)
     steps[run_start == np.arange(len(poses))] = np.nan
+    padded = np.pad(steps, ((GLITCH_CONTEXT, GLITCH_CONTEXT + 1), (0, 0)), constant_values=np.nan)
+    around = sliding_window_view(padded, 2 * GLITCH_CONTEXT + 2, axis=0)  # steps t-5 .. t+6
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # keypoints never seen twice
-        typical = np.nanmedian(steps, axis=0)
-    far = factor * typical
+        typical = np.fmax(np.nanmedian(steps, axis=0), np.nanmedian(around, axis=-1))
+    far = factor * typical[1:-1]
     out, back = steps[1:-1] > far, steps[2:] > far
     shortcut = np.linalg.norm(poses[2:] - poses[:-2], axis=-1)
     returns = shortcut < steps[1:-1] / 2
