@@ -193,7 +193,7 @@ def test_embedding_without_colour_uses_pca():
 
 def test_embedding_errors():
     Z = np.zeros((10, 3))
-    with pytest.raises(ValueError, match="method must be"):
+    with pytest.raises(ValueError, match="'method' parameter"):
         plot_embedding(Z, method="tsne")
     with pytest.raises(ValueError, match="2 columns"):
         plot_embedding(Z, method=None)
@@ -263,7 +263,10 @@ def test_decodability_from_results():
     levels = segments[:, 0, 1]
     np.testing.assert_allclose(levels[:2], [results[m]["animal"].chance for m in "AB"])
     np.testing.assert_allclose(levels[2:], 0.0)
-    assert ax.get_ylabel() == "score"
+    # Accuracy and R^2 share the axis: each bar names its metric.
+    assert ax.get_ylabel() == "score (metric per bar in the legend)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"animal (accuracy)", "speed (R²)"} <= set(legend)
     with pytest.raises(TypeError, match="DecodabilityResult"):
         plot_decodability({"A": {"speed": 0.3}})
 
@@ -453,7 +456,8 @@ def test_cluster_usage_by_condition_orders_clusters_by_usage():
     np.testing.assert_allclose([bar.get_height() for bar in healthy], [5 / 6, 1 / 6])
     np.testing.assert_allclose([bar.get_height() for bar in lesioned], [4 / 6, 2 / 6])
     assert [len(points.get_offsets()) for points in ax.collections] == [4, 4]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["healthy", "lesioned"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(legend) == ["healthy", "lesioned", "one session"]
     by.loc[0, "condition"] = "lesioned"
     with pytest.raises(ValueError, match="one condition"):
         plot_cluster_usage(labels, by)
