@@ -120,6 +120,8 @@ def run_epochs(estimator, net, dataset, *, warm):
         epochs -= callbacks["checkpoint"].restore(net)
     if epochs <= 0:
         return
+    if "epoch_log" in callbacks:
+        callbacks["epoch_log"].last_epoch = len(net.history) + epochs
     ddp = None
     if _distributed.is_distributed():
         ddp = _distributed.wrap(net.module_, torch.device(net.device))
