@@ -1,3 +1,4 @@
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -407,3 +408,20 @@ def test_min_confidence_outside_a_probability_through_movement():
     pytest.importorskip("movement")
     with pytest.raises(ValueError, match=r"outside \[0, 1\].*LightningPose"):
         load_poses(FIXTURES / "lp_single.csv", source_software="LightningPose", min_confidence=60)
+
+
+def test_reading_through_movement_leaves_the_warning_display_alone():
+    script = (
+        "import warnings\n"
+        "from sklearn_scrubvae.io import load_poses\n"
+        "before = warnings.showwarning\n"
+        f"load_poses({str(FIXTURES / 'dlc_single.h5')!r}, source_software='DeepLabCut')\n"
+        "assert warnings.showwarning is before\n"
+        "warnings.warn('a package warning', UserWarning)\n"
+    )
+    pytest.importorskip("movement")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("a package warning") == 1
+    assert "| WARNING  |" not in result.stderr  # not re-emitted through movement's logger

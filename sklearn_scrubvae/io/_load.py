@@ -583,6 +583,7 @@ def _read_qualisys(session):
 
 
 def _read_with_movement(path, source_software, fps):
+    display = warnings.showwarning
     try:
         from movement.io import load_dataset
     except ImportError as error:
@@ -591,6 +592,10 @@ def _read_with_movement(path, source_software, fps):
             "'movement' (0.14 or later): pip install movement (or pip install "
             "'sklearn_scrubvae[io]')."
         ) from error
+    finally:
+        # Importing movement routes every warning of the process through its
+        # logger (warnings.showwarning); reading a file should not change that.
+        warnings.showwarning = display
     data = load_dataset(path, source_software=source_software, fps=fps)
     order = ("time", "individuals", "keypoints")
     position = data["position"].transpose(*order, "space")
