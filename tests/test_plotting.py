@@ -600,7 +600,7 @@ def test_animation_time_label_follows_the_data_not_the_playback(mouse, tmp_path)
 def test_pose_axes_are_labelled_with_units_and_chains():
     poses, _ = make_mouse_behavior(1, 5, random_state=0)
     ax = plot_pose(poses[0], "mouse18", units="mm")
-    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("x (mm)", "y (mm)", "z (up) (mm)")
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("x (mm)", "y (mm)", "z, up (mm)")
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     names = MOUSE18.keypoint_names
     assert legend == [f"{names[c[0]]} - {names[c[-1]]}" for c in MOUSE18.chains]

@@ -149,7 +149,7 @@ def synthesis_animation(out, heading_kept, table, session, centre):
     half = WINDOW // 2
     titles = ["recorded", "decoded", "turned 90°", "turned 180°", "turned -90°"]
     windows = [heading_kept[centre - half:centre + half + 1], *decoded.reshape(4, WINDOW, 18, 3)]
-    animation = animate_windows(windows, "mouse18", titles=titles, fps=FPS / 2)
+    animation = animate_windows(windows, "mouse18", titles=titles, fps=FPS, playback_fps=FPS / 2)
     animation.save(out / "synthesis.gif", writer="pillow", dpi=60)
     plt.close("all")
     print(f"wrote {out / 'synthesis.gif'}")
@@ -186,7 +186,7 @@ def main(out):
     top = np.argsort(-np.bincount(clusters[clusters >= 0]))[:3]
     animation = animate_clusters(
         poses, clusters, "mouse18", n_examples=4, window=WINDOW, groups=session,
-        clusters=list(top), fps=FPS / 2, random_state=0,
+        clusters=list(top), fps=FPS, playback_fps=FPS / 2, random_state=0,
     )
     animation.save(out / "clusters.gif", writer="pillow", dpi=55)
     plt.close("all")

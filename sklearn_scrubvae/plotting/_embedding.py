@@ -161,6 +161,7 @@ def plot_embedding(
     ax.set_ylabel(axis_labels[1])
     name = {"pca": "PCA", "umap": "UMAP", None: "embedding"}[method]
     skipped = len(Z) - keep.sum()
-    ax.set_title(f"{name}\n{skipped} of {len(Z)} rows skipped (no own embedding, NaN or no colour)"
-                 if skipped else name)
+    reason = "no own embedding, NaN or no colour"
+    ax.set_title(f"{name}\n{skipped} of {len(Z)} rows skipped ({reason})" if skipped else name,
+                 fontsize="small" if skipped else None)
     return ax

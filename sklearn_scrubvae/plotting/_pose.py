@@ -190,7 +190,7 @@ def plot_pose(
         StickFigure(ax, skeleton, alpha=alpha, labelled=i == len(window) - 1).draw(frame)
     frame_limits(ax, window, view_size([window]))
     suffix = "" if units is None else f" ({units})"
-    for axis, name in zip("xyz", ("x", "y", "z (up)") if is_3d(ax) else ("x", "y")):
+    for axis, name in zip("xyz", ("x", "y", "z, up") if is_3d(ax) else ("x", "y")):
         getattr(ax, f"set_{axis}label")(name + suffix)
-    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize="x-small", loc="upper left")
     return ax
