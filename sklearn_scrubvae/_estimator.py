@@ -30,6 +30,7 @@ from ._solver.data import latent_dataset, window_dataset
 from ._solver.device import PRECISIONS, draw_seed, make_generator
 from ._solver.run import run_epochs, start_net, training_device
 from .pose import Skeleton, get_skeleton
+from .pose._plausibility import warn_tracking_glitches
 from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS
 
 
@@ -395,6 +396,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self._fit_encodings(X, table, groups)
         if self.skeleton_ is not None and not isinstance(X, np.memmap):
             warn_joined_recordings(X, groups)
+            if self.max_displacement is None:
+                warn_tracking_glitches(X, groups)
         frames, plan, missing = self._plan(X, table, groups, self.stride)
         poses = None if self.skeleton_ is None or isinstance(X, np.memmap) else X
         warn_dropped_windows(plan, poses=poses, skeleton=self.skeleton_, max_gap=self.max_gap,
@@ -597,7 +600,9 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         if reset:
             self.skeleton_ = None if self.skeleton is None else get_skeleton(self.skeleton)
             self._poses_3d_ = getattr(X, "ndim", None) == 3
-        return check_frames(self, X, skeleton=self.skeleton_, reset=reset)
+        reference = None if reset or self.skeleton_ is None else self.input_.reference_bone_lengths_
+        return check_frames(self, X, skeleton=self.skeleton_, reset=reset,
+                            reference_bone_lengths=reference)
 
     def _embed(self, X, groups, embed=True):
         """Embeddings (when ``embed``) and which frames have their own, chunk by chunk."""

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae._frames.coverage import nearest_usable
 from sklearn_scrubvae.datasets import make_mouse_behavior
+from sklearn_scrubvae.pose import MOUSE18
 
 TINY = dict(n_components=4, window=9, hidden_channels=(8, 16), kernel_size=3, max_iter=1,
             batch_size=64, random_state=0)  # fmt: skip
@@ -23,7 +24,8 @@ def mice():
 
 
 def pose_model(**params):
-    return ScrubbedCVAE(skeleton="mouse18", scrubber="qd", nuisance=["animal"], **{**TINY, **params})
+    defaults = dict(skeleton="mouse18", scrubber="qd", nuisance=["animal"], **TINY)
+    return ScrubbedCVAE(**{**defaults, **params})
 
 
 def with_gap(poses, keypoint=3, frames=slice(100, 160)):
@@ -147,3 +149,63 @@ def test_joined_recordings_without_groups_warn(mice):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pose_model().fit(poses, table, groups=groups)
+
+
+def test_flattened_channel_first_poses_are_refused(mice):
+    poses, table, groups = mice
+    flat = np.swapaxes(poses, 1, 2).reshape(len(poses), -1)  # from (n, 3, K), scrambled
+    with pytest.raises(ValueError, match=r"\(n_frames, 3, 18\) flattened"):
+        pose_model().fit(flat, table, groups=groups)
+
+
+def test_y_up_world_warns_with_the_reordering(mice):
+    poses, table, groups = mice
+    y_up = poses[..., [0, 2, 1]] * [1, 1, -1]  # z up -> y up, right-handed
+    with pytest.warns(UserWarning, match=r"y axis looks vertical.*poses\[\.\.\., \[2, 0, 1\]\]"):
+        est = pose_model().fit(y_up, table, groups=groups)
+    restored = y_up[..., [2, 0, 1]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.fit(restored, table, groups=groups)
+
+
+def test_keypoints_reordered_at_transform_warn(mice):
+    poses, table, groups = mice
+    animal = table["animal"].to_numpy()
+    first = animal == animal[0]
+    est = pose_model(scrubber=None, conditional=False).fit(poses[first], groups=groups[first])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.transform(poses[~first], groups=groups[~first])  # another animal, same order
+    order = np.random.default_rng(0).permutation(18)
+    with pytest.warns(UserWarning, match="same order"):
+        est.transform(poses[~first][:, order], groups=groups[~first])
+
+
+def test_one_frame_glitch_warns_unless_max_displacement_is_set(mice):
+    poses, table, groups = mice
+    glitchy = poses.copy()
+    glitchy[75, 4] += 500.0
+    with pytest.warns(UserWarning, match=r"1 frame\(s\) \(75\).*max_displacement=") as record:
+        pose_model().fit(glitchy, table, groups=groups)
+    assert not any("recordings were joined" in str(w.message) for w in record)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pose_model(max_displacement=10.0).fit(glitchy, table, groups=groups)
+
+
+def test_no_complete_frame_names_the_keypoint(mice):
+    poses, table, groups = mice
+    lost = poses.copy()
+    lost[:, 11] = np.nan
+    name = MOUSE18.keypoint_names[11]
+    with pytest.raises(ValueError, match=rf"No frame has every keypoint.*'{name}' \(100% of frames\)"):
+        pose_model().fit(lost, table, groups=groups)
+
+
+def test_2d_poses_in_skeleton_mode_point_to_the_aligner(mice):
+    poses, table, groups = mice
+    with pytest.raises(ValueError, match="2D poses.*EgocentricAligner"):
+        pose_model().fit(poses[..., :2], table, groups=groups)
+    with pytest.raises(ValueError, match="2D poses.*EgocentricAligner"):
+        pose_model().fit(poses[..., :2].reshape(len(poses), -1), table, groups=groups)

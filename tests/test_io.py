@@ -1,3 +1,4 @@
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -197,7 +198,7 @@ def test_unknown_extension_and_missing_file(tmp_path):
         load_poses(tmp_path / "poses.csv")
     with pytest.raises(FileNotFoundError):
         load_poses(tmp_path / "absent.npy")
-    with pytest.raises(ValueError, match="source_software must be"):
+    with pytest.raises(ValueError, match="'source_software' parameter"):
         load_poses(tmp_path / "poses.csv", source_software="Excel")
 
 
@@ -390,3 +391,37 @@ def test_real_oist_mocap():
     session = contents[[k for k in contents if not k.startswith("__")][0]]
     data = session["Trajectories"]["Labeled"]["Data"]
     np.testing.assert_array_equal(poses, np.transpose(data[:, :3, :], (2, 0, 1)))
+
+
+def test_min_confidence_outside_a_probability_or_removing_everything_is_refused(tmp_path):
+    path = FIXTURES / "dlc_single.h5"
+    with pytest.raises(ValueError, match=r"min_confidence=60 is outside \[0, 1\].*DeepLabCut"):
+        load_poses(path, min_confidence=60)
+    np.savez(tmp_path / "p.npz", poses=random_tracks(4, 2, 3), confidence=np.full((4, 2), 0.9))
+    with pytest.raises(ValueError, match="removes every point.*range from 0.9 to 0.9"):
+        load_poses(tmp_path / "p.npz", min_confidence=60)
+    poses, _, _, _ = load_poses(tmp_path / "p.npz", min_confidence=0.5)
+    assert np.isfinite(poses).all()
+
+
+def test_min_confidence_outside_a_probability_through_movement():
+    pytest.importorskip("movement")
+    with pytest.raises(ValueError, match=r"outside \[0, 1\].*LightningPose"):
+        load_poses(FIXTURES / "lp_single.csv", source_software="LightningPose", min_confidence=60)
+
+
+def test_reading_through_movement_leaves_the_warning_display_alone():
+    script = (
+        "import warnings\n"
+        "from sklearn_scrubvae.io import load_poses\n"
+        "before = warnings.showwarning\n"
+        f"load_poses({str(FIXTURES / 'dlc_single.h5')!r}, source_software='DeepLabCut')\n"
+        "assert warnings.showwarning is before\n"
+        "warnings.warn('a package warning', UserWarning)\n"
+    )
+    pytest.importorskip("movement")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("a package warning") == 1
+    assert "| WARNING  |" not in result.stderr  # not re-emitted through movement's logger

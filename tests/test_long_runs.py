@@ -286,3 +286,14 @@ def test_training_frames_share_memory_with_the_derived_inputs():
     )
     torch.testing.assert_close(other.frames, dataset.frames)
     assert other.frames.data_ptr() != dataset.frames.data_ptr()
+
+
+def test_progress_line_of_a_resumed_run_counts_to_its_last_epoch(tmp_path, capsys):
+    X, table, groups = make_frames()
+    params = dict(TINY, scrubber="mals", nuisance=["speed"], checkpoint_dir=tmp_path,
+                  checkpoint_every=1, verbose=1)
+    ScrubbedCVAE(**{**params, "max_iter": 3}).fit(X, table, groups=groups)
+    capsys.readouterr()
+    ScrubbedCVAE(**{**params, "max_iter": 8}).fit(X, table, groups=groups)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert [line.split()[1] for line in lines] == [f"{i}/8" for i in range(4, 9)]

@@ -192,7 +192,7 @@ def test_embedding_without_colour_uses_pca():
 
 def test_embedding_errors():
     Z = np.zeros((10, 3))
-    with pytest.raises(ValueError, match="method must be"):
+    with pytest.raises(ValueError, match="'method' parameter"):
         plot_embedding(Z, method="tsne")
     with pytest.raises(ValueError, match="2 columns"):
         plot_embedding(Z, method=None)
@@ -262,7 +262,10 @@ def test_decodability_from_results():
     levels = segments[:, 0, 1]
     np.testing.assert_allclose(levels[:2], [results[m]["animal"].chance for m in "AB"])
     np.testing.assert_allclose(levels[2:], 0.0)
-    assert ax.get_ylabel() == "score"
+    # Accuracy and R^2 share the axis: each bar names its metric.
+    assert ax.get_ylabel() == "score (metric per bar in the legend)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"animal (accuracy)", "speed (R²)"} <= set(legend)
     with pytest.raises(TypeError, match="DecodabilityResult"):
         plot_decodability({"A": {"speed": 0.3}})
 
@@ -452,7 +455,8 @@ def test_cluster_usage_by_condition_orders_clusters_by_usage():
     np.testing.assert_allclose([bar.get_height() for bar in healthy], [5 / 6, 1 / 6])
     np.testing.assert_allclose([bar.get_height() for bar in lesioned], [4 / 6, 2 / 6])
     assert [len(points.get_offsets()) for points in ax.collections] == [4, 4]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["healthy", "lesioned"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(legend) == ["healthy", "lesioned", "one session"]
     by.loc[0, "condition"] = "lesioned"
     with pytest.raises(ValueError, match="one condition"):
         plot_cluster_usage(labels, by)
@@ -508,3 +512,86 @@ def test_real_mouse_2d_pose_and_animation(tmp_path):
     animation = animate_windows([poses[:9], poses[20:29]], skeleton, fps=30)
     animation.save(tmp_path / "real.gif", writer="pillow", dpi=15)
     assert gif_frames(tmp_path / "real.gif")[0] == 9
+
+
+# ------------------------------------------- frames without their own embedding
+
+
+def test_ethogram_draws_invalid_frames_as_missing_whatever_their_label():
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
+    valid = np.array([1, 1, 0, 0, 0, 1, 1, 1, 1, 1], bool)  # 2-4 carry bridged labels
+    ax = plot_ethogram(labels, valid=valid)
+    zero, one, missing = ax.containers
+    assert [(bar.get_x(), bar.get_width()) for bar in zero] == [(0, 2), (7, 3)]
+    assert [(bar.get_x(), bar.get_width()) for bar in one] == [(5, 2)]
+    assert [(bar.get_x(), bar.get_width()) for bar in missing] == [(2, 3)]
+    assert missing[0].get_hatch() and missing.get_label() == "no own embedding (3 frames)"
+    assert "3 of 10 frames (30%) without an embedding of their own" in ax.get_title()
+
+
+def test_cluster_usage_counts_only_valid_frames():
+    labels = np.array([0, 0, 0, 0, 1, 1, 0, 1, 1, 1])
+    animal = np.repeat(["a", "b"], 5)
+    valid = np.array([1, 1, 0, 0, 1, 1, 1, 1, 0, 0], bool)  # bridged copies of cluster 0 and 1
+    ax = plot_cluster_usage(labels, animal, valid=valid)
+    (bars,) = ax.containers
+    # a: valid frames 0, 1, 4 -> (2/3, 1/3); b: 5, 6, 7 -> (1/3, 2/3) of cluster (0, 1).
+    np.testing.assert_allclose([bar.get_height() for bar in bars], [0.5, 0.5])
+    values = np.sort(np.asarray(ax.collections[0].get_offsets())[:, 1])
+    np.testing.assert_allclose(values, [1 / 3, 1 / 3, 2 / 3, 2 / 3])
+    assert "4 of 10 frames (40%) without an embedding of their own left out" in ax.get_title()
+    assert "one unit" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_embedding_leaves_out_rows_without_their_own_embedding():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(50, 3))
+    valid = np.ones(50, bool)
+    valid[10:20] = False
+    Z[10:20] = Z[9]  # bridged: copies of frame 9
+    ax = plot_embedding(Z, valid=valid)
+    assert len(ax.collections[0].get_offsets()) == 40
+    assert ax.get_title() == "PCA\n10 of 50 rows skipped (no own embedding, NaN or no colour)"
+
+
+def gappy_mouse(mouse):
+    """Poses whose root and front keypoints vanish in many frames, and labels there."""
+    poses, table = mouse
+    gappy = poses.copy()
+    rng = np.random.default_rng(1)
+    for start in rng.choice(len(poses) - 20, 12, replace=False):
+        gappy[start:start + 15, rng.choice([MOUSE18.root, MOUSE18.front])] = np.nan
+    gappy[40:60] = np.nan  # a whole stretch lost
+    return gappy, table
+
+
+def test_animate_clusters_on_gappy_poses_draws_tracked_examples(mouse, tmp_path):
+    gappy, table = gappy_mouse(mouse)
+    labels = table["behavior"].to_numpy()
+    for seed in range(3):  # examples centred on untracked frames used to crash (NaN limits)
+        animation = animate_clusters(gappy, labels, "mouse18", n_examples=6, window=7,
+                                     groups=table["session"], random_state=seed)
+        animation.save(tmp_path / "gappy.gif", writer="pillow", dpi=10)
+        plt.close("all")
+    valid = np.isfinite(gappy).all(axis=(1, 2))
+    animate_clusters(gappy, labels, "mouse18", valid=valid, n_examples=2, window=7,
+                     clusters=["walk"], random_state=0)
+    share = (labels[valid] == "walk").mean()
+    assert plt.gcf().axes[0].get_title(loc="left").startswith(f"walk: {share:.0%}")
+
+
+def test_animation_time_label_follows_the_data_not_the_playback(mouse, tmp_path):
+    poses, _ = mouse
+    animation = animate_windows(poses[:10], "mouse18", fps=90, playback_fps=10)
+    animation.save(tmp_path / "slow.gif", writer="pillow", dpi=10)
+    assert gif_frames(tmp_path / "slow.gif")[2] == 100  # ms per frame: 10 shown per second
+    assert plt.gcf()._suptitle.get_text() == "t = +0.10 s"  # frame 9 of a 90 fps recording
+
+
+def test_pose_axes_are_labelled_with_units_and_chains():
+    poses, _ = make_mouse_behavior(1, 5, random_state=0)
+    ax = plot_pose(poses[0], "mouse18", units="mm")
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("x (mm)", "y (mm)", "z, up (mm)")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    names = MOUSE18.keypoint_names
+    assert legend == [f"{names[c[0]]} - {names[c[-1]]}" for c in MOUSE18.chains]

@@ -13,6 +13,7 @@ from ..pose import (
     interpolate_gaps,
     inverse_kinematics,
 )
+from ..pose._plausibility import no_complete_frame_error
 
 
 CHUNK_FRAMES = 1 << 12
@@ -193,10 +194,7 @@ class SkeletonInput:
         """Learn scales from poses ``X`` (n_frames, n_keypoints, 3)."""
         frames, valid = self.frames(X, groups, names=("root", "bone_lengths"))
         if not valid.any():
-            raise ValueError(
-                "No frame has every keypoint present after gap interpolation; check the "
-                "skeleton's keypoint order or raise max_gap."
-            )
+            raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups)
         bones = frames["bone_lengths"][valid]
         self.reference_bone_lengths_ = np.median(bones, axis=0)
         non_root = np.delete(self.reference_bone_lengths_, self.skeleton.root)

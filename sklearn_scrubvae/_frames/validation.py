@@ -3,10 +3,11 @@
 import numpy as np
 from sklearn.utils.validation import validate_data
 
+from ..pose._plausibility import check_skeleton_poses, check_skeleton_shape
 from .inputs import iter_chunks
 
 
-def check_frames(estimator, X, *, skeleton, reset):
+def check_frames(estimator, X, *, skeleton, reset, reference_bone_lengths=None):
     """Checked frames, through ``validate_data`` (which sets ``n_features_in_``).
 
     Parameters
@@ -20,6 +21,9 @@ def check_frames(estimator, X, *, skeleton, reset):
         Pose mode when given.
     reset : bool
         Whether this is fit.
+    reference_bone_lengths : ndarray of shape (n_bones,) or None, default=None
+        Bone lengths learned in fit; poses whose bone lengths disagree (for
+        instance keypoints given in another order) warn.
 
     Returns
     -------
@@ -37,23 +41,15 @@ def check_frames(estimator, X, *, skeleton, reset):
     n_keypoints = skeleton.n_keypoints
     if getattr(X, "ndim", None) == 3:
         X = X if isinstance(X, np.memmap) else np.asarray(X, dtype=np.float64)
-        if X.shape[1:] != (n_keypoints, 3):
-            raise ValueError(
-                f"Poses must have shape (n_frames, {n_keypoints}, 3) for "
-                f"this skeleton, got {X.shape}."
-            )
+        check_skeleton_shape(X.shape, skeleton)
         X = X.reshape(len(X), -1)
     X = _validate_array(estimator, X, reset)
-    if X.shape[1] != 3 * n_keypoints:
-        raise ValueError(
-            f"X has {X.shape[1]} features but the skeleton has "
-            f"{n_keypoints} keypoints: expected "
-            f"(n_frames, {n_keypoints}, 3) or "
-            f"(n_frames, {3 * n_keypoints})."
-        )
+    check_skeleton_shape(X.shape, skeleton)
     if not isinstance(X, np.memmap) and np.isinf(X).any():
         raise ValueError("X contains infinity; mark missing keypoints with NaN.")
-    return X.reshape(len(X), n_keypoints, 3)
+    X = X.reshape(len(X), n_keypoints, 3)
+    check_skeleton_poses(X, skeleton, reference_bone_lengths)
+    return X
 
 
 def _validate_array(estimator, X, reset):

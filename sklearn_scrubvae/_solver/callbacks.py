@@ -36,10 +36,15 @@ class EpochLog(Callback):
     ----------
     sink : callable, default=None
         Receives each line; None prints to ``sys.stdout`` and flushes.
+    last_epoch : int, default=None
+        Number of the run's last epoch (a run resumed from a checkpoint
+        ends at the epoch it was asked for); None counts ``max_epochs`` on
+        from the history at the start of training.
     """
 
-    def __init__(self, sink=None):
+    def __init__(self, sink=None, last_epoch=None):
         self.sink = sink
+        self.last_epoch = last_epoch
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.start_time_ = time.perf_counter()
@@ -48,9 +53,9 @@ class EpochLog(Callback):
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
         done = len(net.history) - self.first_epoch_
-        total = net.max_epochs
+        last = self.first_epoch_ + net.max_epochs if self.last_epoch is None else self.last_epoch
         elapsed = time.perf_counter() - self.start_time_
-        remaining = elapsed / done * max(total - done, 0)
+        remaining = elapsed / done * max(last - len(net.history), 0)
         scores = [
             f"{key} {row[key]:.4g}"
             for prefix in LOGGED_PREFIXES
@@ -58,7 +63,7 @@ class EpochLog(Callback):
             if key.startswith(prefix) and _is_score(key, row[key])
         ]
         line = (
-            f"epoch {row['epoch']}/{self.first_epoch_ + total}  " + "  ".join(scores)
+            f"epoch {row['epoch']}/{last}  " + "  ".join(scores)
             + f"  [{format_duration(elapsed)} elapsed, ETA {format_duration(remaining)}]"
         )
         if self.sink is None:

@@ -134,6 +134,8 @@ def _train(net, dataset, spec, warm):
         epochs -= callbacks["checkpoint"].restore(net)
     if epochs <= 0:
         return
+    if "epoch_log" in callbacks:
+        callbacks["epoch_log"].last_epoch = len(net.history) + epochs
     ddp = None
     if _distributed.is_distributed():
         ddp = _distributed.wrap(net.module_, torch.device(net.device))

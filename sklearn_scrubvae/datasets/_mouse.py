@@ -5,29 +5,12 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._behavior import BEHAVIORS, integrate_path, sample_motion
 from ._body import place_keypoints, sample_identity
 
 CONDITIONS = ("healthy", "lesioned")
-
-
-def _check_integer(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _check_real(value, name, *, positive):
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}.")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value}.")
-    return value
 
 
 def _track(keypoints, noise, rng):
@@ -86,9 +69,26 @@ def _labels(motion, heading, session_animal, session_condition, severity, identi
     )
 
 
+@validate_params(
+    {
+        "n_animals": [Interval(Integral, 1, None, closed="left")],
+        "n_frames": [Interval(Integral, 1, None, closed="left")],
+        "lesion": ["boolean"],
+        "fps": [Interval(Real, 0, None, closed="neither")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_mouse_behavior(
-    n_animals=4, n_frames=9000, *, lesion=True, fps=90, noise=0.5, random_state=None
-):
+    n_animals: int = 4,
+    n_frames: int = 9000,
+    *,
+    lesion: bool = True,
+    fps: float = 90,
+    noise: float = 0.5,
+    random_state: int | np.random.RandomState | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Generate 3D poses of mice performing behaviours, with ground truth.
 
     Each session is a sequence of behaviour segments (walk, rear, groom,
@@ -199,12 +199,6 @@ def make_mouse_behavior(
     >>> labels["session"].unique().tolist()
     ['0-healthy', '0-lesioned', '1-healthy', '1-lesioned']
     """
-    n_animals = _check_integer(n_animals, "n_animals", 1)
-    n_frames = _check_integer(n_frames, "n_frames", 1)
-    if not isinstance(lesion, (bool, np.bool_)):
-        raise TypeError(f"lesion must be a bool, got {type(lesion).__name__}.")
-    fps = _check_real(fps, "fps", positive=True)
-    noise = _check_real(noise, "noise", positive=False)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     rng = np.random.default_rng(seed)
 

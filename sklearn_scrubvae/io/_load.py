@@ -1,17 +1,21 @@
 """Reading keypoint tracks from files into arrays."""
 
+import os
 import warnings
+from collections.abc import Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..pose.skeleton import Skeleton, get_skeleton, match_keypoints
 
 _HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 _SPATIAL_COORDS = ("x", "y", "z")
 _TRACKERS = ("DeepLabCut", "SLEAP", "LightningPose", "Anipose")
+_PROBABILITY_CONFIDENCE = ("DeepLabCut", "LightningPose")  # likelihoods in [0, 1]
 _JABS_KEYPOINTS = (
     "nose", "left_ear", "right_ear", "base_neck", "left_front_paw",
     "right_front_paw", "center_spine", "left_rear_paw", "right_rear_paw",
@@ -38,17 +42,30 @@ class _Tracks(NamedTuple):
     chosen: int | None = None
 
 
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "keypoints": [Skeleton, str, "array-like", None],
+        "keypoint_names": ["array-like", None],
+        "fps": [Interval(Real, 0, None, closed="neither"), None],
+        "dataset": [str, None],
+        "individual": [str, Integral, None],
+        "source_software": [StrOptions(set(_TRACKERS)), None],
+        "min_confidence": [Real, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_poses(
-    path,
+    path: str | os.PathLike,
     *,
-    keypoints=None,
-    keypoint_names=None,
-    fps=None,
-    dataset=None,
-    individual=None,
-    source_software=None,
-    min_confidence=None,
-):
+    keypoints: Skeleton | str | Sequence[str] | None = None,
+    keypoint_names: Sequence[str] | None = None,
+    fps: float | None = None,
+    dataset: str | None = None,
+    individual: str | int | None = None,
+    source_software: str | None = None,
+    min_confidence: float | None = None,
+) -> tuple[np.ndarray, list[str], float | None, dict]:
     """Load keypoint tracks of one animal from a file.
 
     Supported inputs, chosen by file extension:
@@ -112,6 +129,8 @@ def load_poses(
         Points whose confidence is below this value are set to NaN. The
         scale is the tracker's (a probability for DeepLabCut, LightningPose
         and SLEAP; JABS confidences exceed 1). None keeps every point.
+        A value outside [0, 1] for DeepLabCut or LightningPose likelihoods,
+        or one that removes every point, raises a ValueError.
 
     Returns
     -------
@@ -158,10 +177,6 @@ def load_poses(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {path}")
-    if min_confidence is not None and (
-        not isinstance(min_confidence, Real) or isinstance(min_confidence, bool)
-    ):
-        raise TypeError(f"min_confidence must be a number, got {min_confidence!r}.")
     if source_software is not None:
         tracks = _read_with_movement(path, source_software, fps)
     else:
@@ -210,17 +225,9 @@ def load_poses(
         confidence = None if confidence is None else confidence[:, selection]
         names = _target_names(keypoints)
     if min_confidence is not None:
-        if confidence is None:
-            raise ValueError(
-                f"min_confidence was given but {path} stores no confidence of "
-                "its points."
-            )
+        _check_min_confidence(min_confidence, confidence, tracks.metadata or {}, path)
         poses[confidence < min_confidence] = np.nan
-    file_fps = tracks.fps
-    if fps is not None:
-        if not isinstance(fps, Real) or isinstance(fps, bool) or not fps > 0:
-            raise ValueError(f"fps must be a positive number, got {fps!r}.")
-        file_fps = fps
+    file_fps = tracks.fps if fps is None else fps
     metadata = {
         "path": str(path),
         "individuals": tracks.individuals,
@@ -230,6 +237,29 @@ def load_poses(
     }
     _warn_if_not_consecutive(metadata.get("sample_ids"), path)
     return poses, names, None if file_fps is None else float(file_fps), metadata
+
+
+def _check_min_confidence(min_confidence, confidence, metadata, path):
+    """Refuse a confidence cut that cannot mean what was meant."""
+    if confidence is None:
+        raise ValueError(
+            f"min_confidence was given but {path} stores no confidence of its points."
+        )
+    software = metadata.get("source_software")
+    if metadata.get("format") == "pandas-hdf5":
+        software = "DeepLabCut"  # a likelihood column
+    if software in _PROBABILITY_CONFIDENCE and not 0 <= min_confidence <= 1:
+        raise ValueError(
+            f"min_confidence={min_confidence!r} is outside [0, 1], but {software} "
+            "confidences are probabilities: every point would become NaN. Give a "
+            "probability, e.g. min_confidence=0.6."
+        )
+    seen = np.isfinite(confidence)
+    if seen.any() and not (confidence[seen] >= min_confidence).any():
+        raise ValueError(
+            f"min_confidence={min_confidence!r} removes every point: the confidences in "
+            f"{path} range from {confidence[seen].min():.3g} to {confidence[seen].max():.3g}."
+        )
 
 
 def _warn_if_not_consecutive(frame_ids, path):
@@ -553,10 +583,7 @@ def _read_qualisys(session):
 
 
 def _read_with_movement(path, source_software, fps):
-    if source_software not in _TRACKERS:
-        raise ValueError(
-            f"source_software must be one of {_TRACKERS}, got {source_software!r}."
-        )
+    display = warnings.showwarning
     try:
         from movement.io import load_dataset
     except ImportError as error:
@@ -565,6 +592,10 @@ def _read_with_movement(path, source_software, fps):
             "'movement' (0.14 or later): pip install movement (or pip install "
             "'sklearn_scrubvae[io]')."
         ) from error
+    finally:
+        # Importing movement routes every warning of the process through its
+        # logger (warnings.showwarning); reading a file should not change that.
+        warnings.showwarning = display
     data = load_dataset(path, source_software=source_software, fps=fps)
     order = ("time", "individuals", "keypoints")
     position = data["position"].transpose(*order, "space")

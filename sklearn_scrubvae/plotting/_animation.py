@@ -1,22 +1,23 @@
 """Animated stick figures: windows side by side, and grids of cluster examples."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import NullFormatter
+from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
-from ..pose import align_egocentric
+from ..pose import Skeleton, align_egocentric
 from ._axes import new_figure
-from ._labels import bouts, encode_labels, recordings
+from ._labels import bouts, check_valid, encode_labels, recordings
 from ._pose import StickFigure, check_pose_input, frame_limits, view_size
-from ._validation import check_fps
 
 PANEL_INCHES = 2.4
 
 
-def _animate(figure, panels, skeleton, *, fps, first_frame=0, axes_visible=True):
+def _animate(figure, panels, skeleton, *, fps, playback_fps, first_frame=0, axes_visible=True):
     """Animation that moves every panel's stick figure through its window.
 
     Parameters
@@ -26,7 +27,9 @@ def _animate(figure, panels, skeleton, *, fps, first_frame=0, axes_visible=True)
         All windows have the same number of frames.
     skeleton : Skeleton
     fps : float
-        Frames per second of playback and of the time label.
+        Frames per second of the data: sets the time label.
+    playback_fps : float or None
+        Frames shown per second; None plays at ``fps`` (real time).
     first_frame : int, default=0
         Frame shown at time 0 in the label (e.g. the window centre).
     axes_visible : bool, default=True
@@ -55,7 +58,8 @@ def _animate(figure, panels, skeleton, *, fps, first_frame=0, axes_visible=True)
         label.set_text(f"t = {(frame - first_frame) / fps:+.2f} s")
         return [line for stick in figures for line in stick.lines] + [label]
 
-    return FuncAnimation(figure, update, frames=n_frames, interval=1000.0 / fps)
+    shown = fps if playback_fps is None else playback_fps
+    return FuncAnimation(figure, update, frames=n_frames, interval=1000.0 / shown)
 
 
 def hide_tick_labels(ax):
@@ -65,7 +69,27 @@ def hide_tick_labels(ax):
             axis.set_major_formatter(NullFormatter())
 
 
-def animate_windows(windows, skeleton, *, titles=None, fps=30):
+FPS_CONSTRAINTS = [Interval(Real, 0, None, closed="neither")]
+
+
+@validate_params(
+    {
+        "windows": ["array-like"],
+        "skeleton": [Skeleton, str],
+        "titles": [list, None],
+        "fps": FPS_CONSTRAINTS,
+        "playback_fps": FPS_CONSTRAINTS + [None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def animate_windows(
+    windows: ArrayLike,
+    skeleton: Skeleton | str,
+    *,
+    titles: list[str] | None = None,
+    fps: float = 30,
+    playback_fps: float | None = None,
+) -> FuncAnimation:
     """Animate one or several windows of poses side by side.
 
     Use it to compare an original window with its reconstruction and with
@@ -85,7 +109,11 @@ def animate_windows(windows, skeleton, *, titles=None, fps=30):
     titles : list of str, default=None
         One title per window.
     fps : float, default=30
-        Playback frames per second; also sets the time label.
+        Frames per second of the poses: the time label reads seconds of the
+        recording.
+    playback_fps : float, default=None
+        Frames shown per second; None plays in real time (``fps``). E.g.
+        half of ``fps`` for slow motion; GIF viewers show at most 50.
 
     Returns
     -------
@@ -119,7 +147,6 @@ def animate_windows(windows, skeleton, *, titles=None, fps=30):
             "windows must have shape (n_frames, n_keypoints, n_dims) or "
             f"(n_windows, n_frames, n_keypoints, n_dims), got {windows.shape}."
         )
-    fps = check_fps(fps)
     n_windows = len(windows)
     if titles is not None and len(titles) != n_windows:
         raise ValueError(f"titles has {len(titles)} entries for {n_windows} windows.")
@@ -134,10 +161,10 @@ def animate_windows(windows, skeleton, *, titles=None, fps=30):
     for i, ax in enumerate(axes[:n_windows]):
         if titles is not None:
             ax.set_title(titles[i])
-    return _animate(figure, list(zip(axes, windows)), skeleton, fps=fps)
+    return _animate(figure, list(zip(axes, windows)), skeleton, fps=fps, playback_fps=playback_fps)
 
 
-def choose_examples(codes, frames, cluster, n_examples, window, rng):
+def choose_examples(codes, frames, cluster, n_examples, window, rng, drawable=None):
     """Centre frames of example bouts of one cluster.
 
     Parameters
@@ -154,6 +181,9 @@ def choose_examples(codes, frames, cluster, n_examples, window, rng):
         Frames per example (odd); an example's window stays inside its
         recording.
     rng : numpy Generator
+    drawable : ndarray of shape (n_frames,) of bool, default=None
+        Frames that can be the middle of an example (e.g. root and front
+        keypoints present, so the example can be aligned); None allows all.
 
     Returns
     -------
@@ -169,14 +199,42 @@ def choose_examples(codes, frames, cluster, n_examples, window, rng):
         middle = middle[(middle >= half) & (middle + half < len(indices))]
         candidates.append(indices[middle])
     candidates = np.concatenate(candidates)
+    if drawable is not None:
+        candidates = candidates[drawable[candidates]]
     chosen = rng.choice(len(candidates), min(n_examples, len(candidates)), replace=False)
     return np.sort(candidates[chosen])
 
 
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "labels": ["array-like"],
+        "skeleton": [Skeleton, str],
+        "valid": ["array-like", None],
+        "n_examples": [Interval(Integral, 1, None, closed="left")],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "clusters": [list, None],
+        "groups": ["array-like", None],
+        "fps": FPS_CONSTRAINTS,
+        "playback_fps": FPS_CONSTRAINTS + [None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def animate_clusters(
-    poses, labels, skeleton, *, n_examples=6, window=31, clusters=None, groups=None,
-    fps=30, random_state=None,
-):
+    poses: ArrayLike,
+    labels: ArrayLike,
+    skeleton: Skeleton | str,
+    *,
+    valid: ArrayLike | None = None,
+    n_examples: int = 6,
+    window: int = 31,
+    clusters: list | None = None,
+    groups: ArrayLike | None = None,
+    fps: float = 30,
+    playback_fps: float | None = None,
+    random_state: int | np.random.RandomState | None = None,
+) -> FuncAnimation:
     """Animated grid of example bouts of each cluster ("grid movie" from poses).
 
     Each row shows one cluster: ``n_examples`` bouts drawn at random, each
@@ -184,7 +242,11 @@ def animate_clusters(
     bout's middle frame faces +x with its root at the origin
     (:func:`~sklearn_scrubvae.pose.align_egocentric`). All examples play
     together with one shared scale, so the rows show what each cluster's
-    movement looks like and how consistent it is.
+    movement looks like and how consistent it is. Frames without an
+    embedding of their own (``valid`` False) belong to no bout, and a bout
+    is shown only if its middle frame has the root and front keypoints, so
+    gappy recordings animate what was tracked (missing keypoints break
+    their chain).
 
     Parameters
     ----------
@@ -197,6 +259,11 @@ def animate_clusters(
     skeleton : Skeleton or str
         Skeleton of the keypoints; its root and front keypoints define the
         alignment.
+    valid : array-like of shape (n_frames,) of bool, default=None
+        Frames with an embedding of their own, from
+        :meth:`~sklearn_scrubvae.ScrubbedCVAE.valid_frames`; the others
+        are unassigned (their label repeats a neighbour's). None treats
+        every frame as valid.
     n_examples : int, default=6
         Examples (columns) per cluster; fewer when a cluster has fewer
         bouts whose window fits in the recording.
@@ -208,7 +275,10 @@ def animate_clusters(
     groups : array-like of shape (n_frames,), default=None
         Recording id per frame; examples never cross recordings.
     fps : float, default=30
-        Playback frames per second; time 0 is the middle of each bout.
+        Frames per second of the poses: the time label reads seconds of the
+        recording, 0 at the middle of each bout.
+    playback_fps : float, default=None
+        Frames shown per second; None plays in real time (``fps``).
     random_state : int, RandomState instance or None, default=None
         Seeds the choice of examples.
 
@@ -217,7 +287,8 @@ def animate_clusters(
     animation : matplotlib.animation.FuncAnimation
         ``window`` frames on a grid of ``len(clusters)`` rows and
         ``n_examples`` columns; each row's first panel is titled with the
-        cluster, its share of assigned frames and its number of bouts.
+        cluster, its share of assigned (valid) frames and its number of
+        bouts.
 
     Raises
     ------
@@ -239,11 +310,10 @@ def animate_clusters(
     if poses.ndim != 3:
         raise ValueError(f"poses must have shape (n_frames, n_keypoints, n_dims), got {poses.shape}.")
     categories, codes = encode_labels(labels, "labels", len(poses))
-    if not (isinstance(window, Integral) and window >= 1 and window % 2 == 1):
+    codes = np.where(check_valid(valid, len(poses)), codes, -1)
+    if window % 2 == 0:
         raise ValueError(f"window must be a positive odd integer, got {window!r}.")
-    if not (isinstance(n_examples, Integral) and n_examples >= 1):
-        raise ValueError(f"n_examples must be a positive integer, got {n_examples!r}.")
-    fps = check_fps(fps)
+    drawable = np.isfinite(poses[:, [skeleton.root, skeleton.front]]).all(axis=(1, 2))
     usage = np.bincount(codes[codes >= 0], minlength=len(categories)) / max((codes >= 0).sum(), 1)
     if clusters is None:
         rows = list(np.argsort(-usage, kind="stable"))
@@ -260,7 +330,7 @@ def animate_clusters(
     )
     panels = []
     for row_axes, code in zip(axes, rows):
-        centres = choose_examples(codes, frames, code, n_examples, window, rng)
+        centres = choose_examples(codes, frames, code, n_examples, window, rng, drawable)
         n_bouts = sum(int((bouts(codes[indices])[2] == code).sum()) for indices in frames)
         row_axes[0].set_title(
             f"{categories[code]}: {usage[code]:.0%}, {n_bouts} bouts", loc="left",
@@ -273,4 +343,7 @@ def animate_clusters(
             panels.append((ax, example))
     if not panels:
         raise ValueError(f"No bout of the chosen clusters fits a window of {window} frames.")
-    return _animate(figure, panels, skeleton, fps=fps, first_frame=half, axes_visible=False)
+    return _animate(
+        figure, panels, skeleton, fps=fps, playback_fps=playback_fps, first_frame=half,
+        axes_visible=False,
+    )

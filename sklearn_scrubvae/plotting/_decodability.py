@@ -4,6 +4,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from sklearn.utils._param_validation import validate_params
 
 from ..metrics import DecodabilityResult
 from ._axes import get_axes
@@ -33,9 +35,18 @@ def _from_results(results):
     scores = frame(lambda r: r.mean)
     chance = frame(lambda r: 0.0 if r.chance is None else r.chance)
     spread = frame(lambda r: float(np.std(r.scores)))
-    metrics = {r.metric for r in cells}
-    ylabel = METRIC_NAMES[metrics.pop()] if len(metrics) == 1 else "score"
-    return scores, chance, spread, ylabel
+    metrics = frame(lambda r: METRIC_NAMES[r.metric])
+    if metrics.stack().nunique() == 1:
+        return scores, chance, spread, metrics.stack().iloc[0]
+    # Several metrics: each bar's legend entry names its own.
+    names = {
+        column: f"{column} ({' / '.join(metrics[column].dropna().unique())})"
+        for column in scores.columns
+    }
+    return (
+        scores.rename(columns=names), chance.rename(columns=names),
+        spread.rename(columns=names), "score (metric per bar in the legend)",
+    )
 
 
 def _from_frame(table):
@@ -54,7 +65,10 @@ def _from_frame(table):
     return scores, chance, None, "score"
 
 
-def plot_decodability(table, ax=None):
+@validate_params(
+    {"table": [pd.DataFrame, Mapping], "ax": [Axes, None]}, prefer_skip_nested_validation=True
+)
+def plot_decodability(table: pd.DataFrame | Mapping, ax: Axes | None = None) -> Axes:
     """Grouped bars of how well probes decode nuisance variables, per model.
 
     Models are on the x axis with one bar per score column (a nuisance or a
@@ -73,7 +87,8 @@ def plot_decodability(table, ax=None):
           :func:`~sklearn_scrubvae.metrics.decodability_score`: bars show the
           mean over folds with the standard deviation over folds as error
           bars; chance is the result's ``chance`` for accuracies and 0 for
-          R².
+          R². When results mix accuracies and R², each bar's legend entry
+          names its metric, e.g. "speed (R²)", "animal (accuracy)".
     ax : matplotlib Axes, default=None
         Axes to draw on; None creates a figure.
 
@@ -103,13 +118,8 @@ def plot_decodability(table, ax=None):
     """
     if isinstance(table, pd.DataFrame):
         scores, chance, spread, ylabel = _from_frame(table)
-    elif isinstance(table, Mapping):
-        scores, chance, spread, ylabel = _from_results(table)
     else:
-        raise TypeError(
-            "table must be a DataFrame or a mapping of DecodabilityResult, "
-            f"got {type(table).__name__}."
-        )
+        scores, chance, spread, ylabel = _from_results(table)
     ax = get_axes(ax)
     n_models, n_columns = scores.shape
     width = 0.8 / n_columns

@@ -4,16 +4,16 @@ import importlib
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from numpy.typing import ArrayLike
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from .._frames.tables import is_categorical
 from ._axes import get_axes
-from ._labels import category_colors, encode_labels
-
-METHODS = ("pca", "umap", None)
-
+from ._labels import category_colors, check_valid, encode_labels
 
 def project(Z, method):
     """Two coordinates per row of ``Z`` and their axis labels.
@@ -52,11 +52,30 @@ def project(Z, method):
     return umap.UMAP(n_components=2).fit_transform(Z), ("UMAP 1", "UMAP 2")
 
 
-def plot_embedding(Z, color=None, *, method="pca", ax=None):
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "color": ["array-like", None],
+        "valid": ["array-like", None],
+        "method": [StrOptions({"pca", "umap"}), None],
+        "ax": [Axes, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def plot_embedding(
+    Z: ArrayLike,
+    color: ArrayLike | None = None,
+    *,
+    valid: ArrayLike | None = None,
+    method: str | None = "pca",
+    ax: Axes | None = None,
+) -> Axes:
     """Scatter of an embedding in two dimensions, coloured by a variable.
 
     Colour the embedding of a plain VAE and of a scrubbed model by animal
-    to see identity separate before scrubbing and mix after.
+    to see identity separate before scrubbing and mix after. Rows without
+    an embedding of their own (``valid`` False, or NaN) are left out and
+    counted in the title: a bridged row repeats a neighbour's point.
 
     Parameters
     ----------
@@ -69,6 +88,10 @@ def plot_embedding(Z, color=None, *, method="pca", ax=None):
         a colour bar. A Series' name titles the legend or colour bar.
         Missing values (and the label -1 of unassigned clusters) are
         skipped like NaN rows.
+    valid : array-like of shape (n_frames,) of bool, default=None
+        Rows with an embedding of their own, from
+        :meth:`~sklearn_scrubvae.ScrubbedCVAE.valid_frames`; the others
+        are skipped. None keeps every row without NaN.
     method : {"pca", "umap", None}, default="pca"
         Projection to two dimensions: PCA, UMAP (needs the optional
         umap-learn package), or None when ``Z`` already has two columns.
@@ -78,7 +101,8 @@ def plot_embedding(Z, color=None, *, method="pca", ax=None):
     Returns
     -------
     ax : matplotlib Axes
-        Its title counts the rows skipped for NaN or a missing colour.
+        Its title counts the rows skipped (no embedding of their own, NaN or
+        no colour).
 
     Raises
     ------
@@ -96,12 +120,10 @@ def plot_embedding(Z, color=None, *, method="pca", ax=None):
     >>> Z[:5] = np.nan
     >>> ax = plot_embedding(Z, np.repeat(["a", "b"], 50))
     >>> ax.get_title()
-    'PCA\\n5 of 100 rows skipped (NaN or no colour)'
+    'PCA\\n5 of 100 rows skipped (no own embedding, NaN or no colour)'
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
     Z = check_array(Z, ensure_all_finite="allow-nan", dtype=np.float64)
-    keep = ~np.isnan(Z).any(axis=1)
+    keep = ~np.isnan(Z).any(axis=1) & check_valid(valid, len(Z))
     title = color.name if isinstance(color, pd.Series) else None
     categorical = None
     if color is not None:
@@ -139,6 +161,7 @@ def plot_embedding(Z, color=None, *, method="pca", ax=None):
     ax.set_ylabel(axis_labels[1])
     name = {"pca": "PCA", "umap": "UMAP", None: "embedding"}[method]
     skipped = len(Z) - keep.sum()
-    ax.set_title(f"{name}\n{skipped} of {len(Z)} rows skipped (NaN or no colour)"
-                 if skipped else name)
+    reason = "no own embedding, NaN or no colour"
+    ax.set_title(f"{name}\n{skipped} of {len(Z)} rows skipped ({reason})" if skipped else name,
+                 fontsize="small" if skipped else None)
     return ax

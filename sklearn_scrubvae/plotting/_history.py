@@ -2,8 +2,13 @@
 
 from numbers import Real
 
+from collections.abc import Sequence
+
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import validate_params
 
 from ._axes import get_axes
 from ._labels import category_colors
@@ -65,7 +70,11 @@ def _loss_scale(ax, losses):
     ax.set_yscale("symlog", linthresh=10.0 ** np.floor(np.log10(smallest)))
 
 
-def plot_history(estimator, ax=None):
+@validate_params(
+    {"estimator": [BaseEstimator, Sequence], "ax": [Axes, None]},
+    prefer_skip_nested_validation=True,
+)
+def plot_history(estimator: BaseEstimator | Sequence[dict], ax: Axes | None = None) -> Axes:
     """Per-epoch training terms and forgetting factors.
 
     Draws every loss term of the history on the left axis (total loss,

@@ -47,6 +47,45 @@ def encode_labels(labels, name, n_rows=None):
     return categories, np.asarray(codes, dtype=int)
 
 
+def check_valid(valid, n_rows):
+    """A mask of the frames that have an embedding of their own.
+
+    Parameters
+    ----------
+    valid : array-like of shape (n_rows,) of bool, or None
+        E.g. from :meth:`~sklearn_scrubvae.ScrubbedCVAE.valid_frames`;
+        None marks every frame valid.
+    n_rows : int
+
+    Returns
+    -------
+    valid : ndarray of shape (n_rows,) of bool
+    """
+    if valid is None:
+        return np.ones(n_rows, dtype=bool)
+    mask = np.asarray(valid)
+    if mask.dtype != bool or mask.shape != (n_rows,):
+        raise ValueError(
+            f"valid must be a boolean mask of shape ({n_rows},) (e.g. from "
+            f"ScrubbedCVAE.valid_frames), got dtype {mask.dtype} and shape {mask.shape}."
+        )
+    return mask
+
+
+def without_own_embedding(n_left_out, n_rows):
+    """Title line counting the frames left out for lack of an embedding of their own."""
+    if n_left_out == 0:
+        return ""
+    return (
+        f"{n_left_out} of {n_rows} frames ({n_left_out / n_rows:.0%}) without an "
+        "embedding of their own"
+    )
+
+
+MISSING_STYLE = dict(color="0.85", hatch="////", edgecolor="0.55", linewidth=0)
+"""How frames without an embedding of their own are drawn: grey, hatched."""
+
+
 def category_colors(n_categories):
     """Distinct colours for categories.
 

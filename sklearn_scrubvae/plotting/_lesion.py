@@ -1,13 +1,20 @@
 """Per-animal lesion effect against lesion severity."""
 
 import numpy as np
+from matplotlib.axes import Axes
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import validate_params
 
 from ..metrics import severity_correlation
 from ..metrics.lesion import finite_pairs
 from ._axes import get_axes
 
 
-def plot_lesion_effect(effect, severity, ax=None):
+@validate_params(
+    {"effect": ["array-like"], "severity": ["array-like"], "ax": [Axes, None]},
+    prefer_skip_nested_validation=True,
+)
+def plot_lesion_effect(effect: ArrayLike, severity: ArrayLike, ax: Axes | None = None) -> Axes:
     """Scatter of each animal's effect size against its lesion severity.
 
     With at least three animals, adds the least-squares line and, in the

@@ -1,8 +1,11 @@
 """Stick figures of skeleton poses."""
 
 import numpy as np
+from matplotlib.axes import Axes
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import validate_params
 
-from ..pose import get_skeleton
+from ..pose import Skeleton, get_skeleton
 from ..pose._validation import check_poses
 from ._axes import get_axes, is_3d
 from ._labels import category_colors
@@ -22,17 +25,22 @@ class StickFigure:
     skeleton : Skeleton
     alpha : float, default=1.0
         Opacity of the lines.
+    labelled : bool, default=False
+        Label each line with its chain's first and last keypoint (for a
+        legend).
     """
 
-    def __init__(self, ax, skeleton, alpha=1.0):
+    def __init__(self, ax, skeleton, alpha=1.0, labelled=False):
         self.chains = [np.asarray(chain) for chain in skeleton.chains]
         colors = category_colors(len(self.chains))
         self.three_d = is_3d(ax)
         empty = ([], [], []) if self.three_d else ([], [])
+        names = skeleton.keypoint_names
         self.lines = [
             ax.plot(*empty, color=color, marker="o", markersize=2.5, linewidth=1.8,
-                    alpha=alpha)[0]
-            for color in colors
+                    alpha=alpha,
+                    label=f"{names[chain[0]]} - {names[chain[-1]]}" if labelled else None)[0]
+            for chain, color in zip(self.chains, colors)
         ]
 
     def draw(self, pose):
@@ -122,7 +130,14 @@ def frame_limits(ax, poses, size, zoom=1.2):
         ax.set_aspect("equal")
 
 
-def plot_pose(pose, skeleton, ax=None):
+@validate_params(
+    {"pose": ["array-like"], "skeleton": [Skeleton, str], "ax": [Axes, None],
+     "units": [str, None]},
+    prefer_skip_nested_validation=True,
+)
+def plot_pose(
+    pose: ArrayLike, skeleton: Skeleton | str, ax: Axes | None = None, *, units: str | None = None
+) -> Axes:
     """Stick figure of one pose, or of a window of poses overlaid.
 
     A window is drawn as a chronophotograph: every frame's figure in the
@@ -140,11 +155,15 @@ def plot_pose(pose, skeleton, ax=None):
         drawn per chain (``skeleton.chains``).
     ax : matplotlib Axes, default=None
         Axes to draw on (3D for 3D poses); None creates a figure.
+    units : str, default=None
+        Unit of the coordinates (e.g. "mm", "px"), shown in the axis
+        labels.
 
     Returns
     -------
     ax : matplotlib Axes
-        With one line per chain and frame.
+        With one line per chain and frame, axis labels ("x (mm)", ...) and
+        a legend naming each chain by its first and last keypoint.
 
     Raises
     ------
@@ -167,7 +186,11 @@ def plot_pose(pose, skeleton, ax=None):
     window = pose if pose.ndim == 3 else pose[None]
     ax = get_axes(ax, three_d=window.shape[-1] == 3)
     alphas = np.linspace(0.15, 1.0, len(window)) if len(window) > 1 else [1.0]
-    for frame, alpha in zip(window, alphas):
-        StickFigure(ax, skeleton, alpha=alpha).draw(frame)
+    for i, (frame, alpha) in enumerate(zip(window, alphas)):
+        StickFigure(ax, skeleton, alpha=alpha, labelled=i == len(window) - 1).draw(frame)
     frame_limits(ax, window, view_size([window]))
+    suffix = "" if units is None else f" ({units})"
+    for axis, name in zip("xyz", ("x", "y", "z, up") if is_3d(ax) else ("x", "y")):
+        getattr(ax, f"set_{axis}label")(name + suffix)
+    ax.legend(fontsize="x-small", loc="upper left")
     return ax
