@@ -232,3 +232,48 @@ def test_ddp_early_stopping_stops_every_process_at_the_same_epoch(tmp_path):
     np.testing.assert_allclose(ranks[0]["loss"], single.loss_curve_, rtol=1e-4)
     np.testing.assert_allclose(ranks[0]["valid_loss"], single.history_[:, "valid_loss"],
                                rtol=2e-3)
+
+
+def embed_on_dask(est, X, chunk_frames, depth):
+    """The documented recipe: a recording's frames embedded block by block with overlap."""
+    import dask.array as da
+
+    X = da.from_array(X.reshape(len(X), -1), chunks=(chunk_frames, -1))
+    depth = {0: depth, 1: 0}
+    padded = da.overlap.overlap(X, depth=depth, boundary="none")
+    Z = padded.map_blocks(est.transform, chunks=(padded.chunks[0], (est.n_components,)),
+                          dtype=float)
+    return da.overlap.trim_internal(Z, depth, boundary="none")
+
+
+def test_transform_on_a_dask_cluster_equals_the_in_memory_transform():
+    """Two workers embed a recording split into blocks whose edges fall inside windows."""
+    import time
+
+    distributed = pytest.importorskip("dask.distributed")
+    from sklearn_scrubvae.datasets import make_mouse_behavior
+
+    poses, *_ = make_mouse_behavior(n_animals=1, n_frames=1500, random_state=0)
+    poses = poses[:1500].copy()  # one recording
+    poses[393:397, 3] = np.nan  # short gaps (filled) just before block edges
+    poses[790:793, 5] = np.nan
+    est = ScrubbedCVAE(skeleton="mouse18", scrubber=None, conditional=False, window=9,
+                       n_components=4, hidden_channels=(8, 16), max_iter=1, batch_size=64,
+                       stride=5, random_state=0).fit(poses)
+    expected = est.transform(poses)
+    depth = est.window // 2 + est.max_gap + 2  # half a window, and gap filling's reach
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                 dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        start = time.perf_counter()
+        with distributed.get_task_stream(client) as stream:
+            Z = embed_on_dask(est, poses, 397, depth).compute()
+        print(f"dask transform of {len(poses)} frames: {time.perf_counter() - start:.2f} s")
+        with pytest.warns(UserWarning, match="touches unusable frames"):
+            short = embed_on_dask(est, poses, 397, est.window // 2).compute()
+    assert len({task["worker"] for task in stream.data}) == 2
+    assert np.array_equal(Z, expected)
+    # Control: half a window of overlap misses the gaps filled across a block edge.
+    assert not np.allclose(short, expected)
