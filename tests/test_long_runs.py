@@ -35,7 +35,7 @@ def test_resumed_fit_equals_an_uninterrupted_fit(tmp_path, scrubber):
     first.fit(X, table, groups=groups)
     assert (tmp_path / "b" / "latest").read_text() == "epoch-000003"
     assert sorted(p.name for p in (tmp_path / "b" / "epoch-000003").iterdir()) == [
-        "history.json", "module.pt", "optimizer.pt", "rng.pt", "run.json",
+        "callbacks.pt", "history.json", "module.pt", "optimizer.pt", "rng.pt", "run.json",
     ]
     resumed = ScrubbedCVAE(**{**params, "max_iter": 5, "checkpoint_dir": tmp_path / "b"})
     resumed.fit(X, table, groups=groups)
@@ -47,6 +47,30 @@ def test_resumed_fit_equals_an_uninterrupted_fit(tmp_path, scrubber):
     # The positive control: a fresh fit of the two remaining epochs differs.
     fresh = ScrubbedCVAE(**{**params, "max_iter": 2}).fit(X, table, groups=groups)
     assert not np.allclose(fresh.transform(X, groups=groups), straight.transform(X, groups=groups))
+
+
+def test_resumed_early_stopped_run_stops_at_the_uninterrupted_epoch(tmp_path):
+    """The patience counter, score to beat and best weights are in the checkpoint."""
+    X, table, groups = make_frames()
+    params = dict(TINY, scrubber="mals", nuisance=["speed"], checkpoint_every=1, max_iter=40,
+                  early_stopping=True, n_iter_no_change=3, tol=0.0, learning_rate=3e-3)
+    straight = ScrubbedCVAE(**params).fit(X, table, groups=groups)
+    stop = straight.n_iter_
+    assert stop < params["max_iter"]
+    # Interrupted two epochs before the stop, with misses already counted.
+    first = ScrubbedCVAE(**{**params, "max_iter": stop - 1, "checkpoint_dir": tmp_path})
+    first.fit(X, table, groups=groups)
+    assert dict(first.net_.callbacks_)["early_stopping"].misses_ > 0
+    resumed = ScrubbedCVAE(**{**params, "checkpoint_dir": tmp_path}).fit(X, table, groups=groups)
+    assert resumed.n_iter_ == stop
+    np.testing.assert_allclose(resumed.loss_curve_, straight.loss_curve_, rtol=1e-5)
+    Z = straight.transform(X, groups=groups)  # the best epoch's weights
+    np.testing.assert_allclose(resumed.transform(X, groups=groups), Z, atol=1e-5)
+    # The stopped run was saved as it ended: fitting again trains nothing more.
+    assert (tmp_path / "latest").read_text() == f"epoch-{stop:06d}"
+    again = ScrubbedCVAE(**{**params, "checkpoint_dir": tmp_path}).fit(X, table, groups=groups)
+    assert again.n_iter_ == stop
+    np.testing.assert_allclose(again.transform(X, groups=groups), Z, atol=1e-5)
 
 
 def test_checkpoint_every_and_finished_runs(tmp_path):

@@ -72,6 +72,47 @@ class EpochLog(Callback):
             self.sink(line)
 
 
+class ResumableEarlyStopping(EarlyStopping):
+    """skorch's EarlyStopping whose bookkeeping survives a checkpoint and a resume.
+
+    :meth:`state_dict` holds what decides when training stops and what it
+    ends with: the epochs without improvement, the score to beat, the best
+    epoch and its weights. Loaded with :meth:`load_state_dict` before
+    ``fit`` continues, it is kept at the start of training instead of being
+    reset, so a resumed run stops at the epoch an uninterrupted one does.
+    """
+
+    _resumed = False
+
+    def state_dict(self):
+        """The bookkeeping as plain values and tensors (for ``torch.save``)."""
+        return {
+            "misses": self.misses_,
+            "dynamic_threshold": float(self.dynamic_threshold_),
+            "best_epoch": self.best_epoch_,
+            "best_model_weights": self.best_model_weights_,
+        }
+
+    def load_state_dict(self, state):
+        """Continue from a :meth:`state_dict` at the next start of training."""
+        self.misses_ = state["misses"]
+        self.dynamic_threshold_ = state["dynamic_threshold"]
+        self.best_epoch_ = state["best_epoch"]
+        self.best_model_weights_ = state["best_model_weights"]
+        self._resumed = True
+
+    @property
+    def stopped(self):
+        """Whether the patience ran out (training is over)."""
+        return getattr(self, "misses_", 0) >= self.patience
+
+    def on_train_begin(self, net, **kwargs):
+        if self._resumed:
+            self._resumed = False
+        else:
+            super().on_train_begin(net, **kwargs)
+
+
 class BatchProgressBar(ProgressBar):
     """skorch's per-batch progress bar, with the batch loss shown as a number.
 
@@ -111,19 +152,20 @@ def make_callbacks(
     -------
     callbacks : list of (str, Callback)
         The divergence guard comes first, so that a diverged epoch is never
-        checkpointed.
+        checkpointed; the checkpoint comes after early stopping, so that it
+        saves the early-stopping state of the epoch it saves.
     """
     callbacks = [("divergence", DivergenceGuard())]
-    if checkpoint_dir is not None:
-        callbacks.append(("checkpoint", TrainingCheckpoint(checkpoint_dir, checkpoint_every, run)))
     if gradient_clip is not None:
         callbacks.append(("clip", GradientNormClipping(gradient_clip_value=gradient_clip)))
     if early_stopping:
-        stopping = EarlyStopping(
+        stopping = ResumableEarlyStopping(
             monitor="valid_loss", patience=n_iter_no_change, threshold=tol,
             threshold_mode="abs", load_best=True,
         )
         callbacks.append(("early_stopping", stopping))
+    if checkpoint_dir is not None:
+        callbacks.append(("checkpoint", TrainingCheckpoint(checkpoint_dir, checkpoint_every, run)))
     if verbose >= 1:
         callbacks.append(("epoch_log", EpochLog()))
     if verbose >= 2:

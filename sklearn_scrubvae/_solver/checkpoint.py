@@ -6,8 +6,10 @@ written under a temporary name and renamed when complete, and ``latest``
 is replaced atomically afterwards, so a run killed at any moment leaves the
 previous checkpoint intact. A folder holds the module's weights and
 scrubber state (``module.pt``), the optimiser's state (``optimizer.pt``),
-the history (``history.json``), the random generators' states (``rng.pt``)
-and what the run was (``run.json``: a fingerprint of parameters and data).
+the history (``history.json``), the random generators' states (``rng.pt``),
+the state of the callbacks that steer training, such as early stopping's
+patience counter (``callbacks.pt``), and what the run was (``run.json``: a
+fingerprint of parameters and data).
 """
 
 import json
@@ -64,13 +66,30 @@ def set_generator_states(net, states):
             scrubber.generator.set_state(states[f"scrubber.{name}"])
 
 
+def callback_states(net):
+    """``state_dict()`` of every callback of ``net`` that has one, by name."""
+    return {
+        name: callback.state_dict() for name, callback in net.callbacks_
+        if hasattr(callback, "state_dict")
+    }
+
+
+def set_callback_states(net, states):
+    """Restore states saved by :func:`callback_states`."""
+    callbacks = dict(net.callbacks_)
+    for name, state in states.items():
+        callbacks[name].load_state_dict(state)
+
+
 class TrainingCheckpoint(Checkpoint):
     """skorch checkpoint of a whole training state, written atomically.
 
     Every ``every`` epochs (counted over the whole run, resumed or not) the
-    module, the optimiser, the history and the random generators are
-    written to a new folder of ``dirname``; older folders are removed once
-    the new one is complete.
+    module, the optimiser, the history, the random generators and the
+    callbacks' states are written to a new folder of ``dirname``; older
+    folders are removed once the new one is complete. A run that stops
+    early is also saved as it ends (with its best weights), so that
+    resuming it trains nothing more.
 
     Parameters
     ----------
@@ -113,6 +132,7 @@ class TrainingCheckpoint(Checkpoint):
             f_history=partial / self.f_history,
         )
         torch.save(generator_states(net), partial / "rng.pt")
+        torch.save(callback_states(net), partial / "callbacks.pt")
         (partial / RUN_FILE).write_text(json.dumps(self.run, sort_keys=True))
         _fsync_tree(partial)
         final = root / name
@@ -122,6 +142,11 @@ class TrainingCheckpoint(Checkpoint):
         for old in root.glob("epoch-*"):
             if old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
+
+    def on_train_end(self, net, **kwargs):
+        stopping = dict(net.callbacks_).get("early_stopping")
+        if stopping is not None and stopping.stopped:
+            self.save_model(net)
 
     def restore(self, net):
         """Load the latest checkpoint into an initialised net, if there is one.
@@ -161,6 +186,7 @@ class TrainingCheckpoint(Checkpoint):
         load_module_state(net.module_, state)
         net.load_params(f_optimizer=folder / self.f_optimizer, f_history=folder / self.f_history)
         set_generator_states(net, torch.load(folder / "rng.pt", weights_only=True))
+        set_callback_states(net, torch.load(folder / "callbacks.pt", weights_only=True))
         return len(net.history)
 
 

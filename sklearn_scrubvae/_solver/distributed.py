@@ -6,22 +6,28 @@ every process trains the same model on its own share of every batch:
 
 - all processes draw the same permutation of the training windows (the
   seed is broadcast from rank 0), cut every global batch of ``batch_size``
-  windows into ``world_size`` contiguous shards and take their own;
-- gradients are averaged by :class:`~torch.nn.parallel.DistributedDataParallel`;
+  windows into ``world_size`` contiguous shards and take their own
+  (:class:`ShardedBatchLoader`); ``batch_size`` must be a multiple of
+  ``world_size``, so that every full batch splits evenly (the last, shorter
+  batch of an epoch splits into shards differing by at most one window);
+- each process weighs its shard's batch-mean losses by its share of the
+  global batch, and :class:`~torch.nn.parallel.DistributedDataParallel`
+  averages the gradients, so a step follows the global batch's mean loss
+  even when shards differ in size;
 - batch normalisation uses the statistics of the whole global batch
   (:class:`GlobalBatchNorm1d`, a differentiable all-reduce of the sums);
 - every process draws the posterior noise of the whole global batch and
   uses its own rows, so the sample of a window does not depend on the
   number of processes;
-- the scrubbers update from the whole global batch (an all-gather of the
-  posterior means and targets), so their statistics are identical in every
-  process and equal to those of a one-process run; each process computes
-  the penalty of its own shard against these shared statistics;
+- the scrubbers' penalties and updates use the whole global batch (an
+  all-gather of the posterior means, differentiable, and of the targets),
+  so their statistics are identical in every process and equal to those of
+  a one-process run, also for penalties that are not batch means (the
+  batch-variance cap of "mals", the kernel estimate of "mi");
 - the recorded losses are averaged over processes.
 
 An optimiser step thus matches a one-process step on the same global batch
-up to floating-point summation order (and for penalties that are not
-batch means, such as the "mi" kernel estimate, up to the shard split).
+up to floating-point summation order.
 """
 
 import os
@@ -67,6 +73,22 @@ def setup_process_group(device):
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return device
+
+
+def check_batch_size(batch_size):
+    """Raise a ValueError when ``batch_size`` does not split evenly over the processes."""
+    world = dist.get_world_size()
+    if batch_size % world:
+        raise ValueError(
+            f"batch_size={batch_size} is the global batch of a data-parallel fit and must "
+            f"be a multiple of the {world} processes; pass e.g. "
+            f"batch_size={max(world, batch_size - batch_size % world)}."
+        )
+
+
+def shard_weight(n_shard, n_global):
+    """Weight of a shard's batch means: ``world_size * n_shard / n_global``."""
+    return dist.get_world_size() * n_shard / n_global
 
 
 def broadcast_seed(seed, device):
@@ -177,7 +199,15 @@ def unwrap(module):
     return convert_batch_norm(module, nn.BatchNorm1d)
 
 
-def gather_batch(tensor):
+def _sizes(tensor):
+    """Every process's ``len(tensor)``, in rank order."""
+    size = torch.tensor([len(tensor)], device=_comm_device(tensor.device))
+    sizes = [torch.zeros_like(size) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, size)
+    return [int(s) for s in sizes]
+
+
+def gather_batch(tensor, differentiable=False):
     """Concatenate every process's ``tensor`` along dim 0, in rank order.
 
     Shards may differ in length by one window; they are padded for the
@@ -186,23 +216,41 @@ def gather_batch(tensor):
     Parameters
     ----------
     tensor : Tensor of shape (B_rank, ...)
+    differentiable : bool, default=False
+        Let gradients flow back to every process's ``tensor`` (summed over
+        the processes that use it).
 
     Returns
     -------
     gathered : Tensor of shape (sum of B_rank, ...)
     """
-    world = dist.get_world_size()
+    sizes = _sizes(tensor)
     comm = _comm_device(tensor.device)
-    size = torch.tensor([len(tensor)], device=comm)
-    sizes = [torch.zeros_like(size) for _ in range(world)]
-    dist.all_gather(sizes, size)
-    sizes = [int(s) for s in sizes]
-    padded = tensor.new_zeros((max(sizes),) + tuple(tensor.shape[1:]))
-    padded[: len(tensor)] = tensor
-    padded = padded.to(comm)
-    parts = [torch.empty_like(padded) for _ in range(world)]
-    dist.all_gather(parts, padded)
+    pad = tensor.new_zeros((max(sizes) - len(tensor),) + tuple(tensor.shape[1:]))
+    padded = torch.cat([tensor, pad]).to(comm)
+    if differentiable:
+        parts = dist_nn.all_gather(padded)
+    else:
+        parts = [torch.empty_like(padded) for _ in sizes]
+        dist.all_gather(parts, padded)
     return torch.cat([part[:n] for part, n in zip(parts, sizes)]).to(tensor.device)
+
+
+def gather_scrubbed(mu, targets):
+    """The global batch's posterior means (differentiable) and scrubber targets.
+
+    Parameters
+    ----------
+    mu : Tensor of shape (B_rank, D)
+    targets : dict of str -> Tensor of shape (B_rank, ...)
+
+    Returns
+    -------
+    mu : Tensor of shape (B, D)
+    targets : dict of str -> Tensor of shape (B, ...)
+    """
+    gathered = {name: gather_batch(value) for name, value in targets.items()}
+    return gather_batch(mu, differentiable=True), gathered
 
 
 def mean_over_processes(values):
@@ -217,10 +265,11 @@ class ShardedBatchLoader(BatchLoader):
 
     All processes draw the same permutation (same generator seed); each
     global batch of ``batch_size`` positions is split into ``world_size``
-    contiguous shards (sizes differ by at most one). A final global batch
-    smaller than ``world_size`` is dropped. Each batch's ``X`` carries
+    contiguous shards (sizes differ by at most one), and this process
+    gathers only its own shard's windows. A final global batch smaller
+    than ``world_size`` is dropped. Each batch's ``X`` carries
     ``"shard"``: the shard's offset in the global batch and the global
-    batch size, for drawing the posterior noise.
+    batch size, for drawing the posterior noise and weighing the losses.
     """
 
     def __iter__(self):

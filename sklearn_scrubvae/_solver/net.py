@@ -1,7 +1,8 @@
 """A skorch net that trains and runs a ScrubbedVAE on window datasets, and its criterion.
 
 Batches come from :class:`~sklearn_scrubvae._solver.data.WindowDataset` through
-:class:`~sklearn_scrubvae._solver.data.BatchLoader`: ``X`` is a dict (the
+:class:`~sklearn_scrubvae._solver.data.BatchLoader` (in data-parallel training,
+:class:`~sklearn_scrubvae._solver.distributed.ShardedBatchLoader`): ``X`` is a dict (the
 module's keyword arguments) and ``y`` the scrubber targets. The loss terms
 of each batch stay on the device; they become batch-size weighted epoch
 means through :class:`EpochMean` scoring callbacks, one host transfer per
@@ -57,7 +58,7 @@ class ScrubbedELBOLoss(nn.Module):
         """
         return module.representation.reconstruction_error(outputs["decoded"], frames)
 
-    def terms(self, outputs, frames, targets, module):
+    def terms(self, outputs, frames, targets, module, *, scrubbed=None, weight=1.0):
         """Batch means of the loss terms.
 
         Parameters
@@ -69,6 +70,11 @@ class ScrubbedELBOLoss(nn.Module):
             Scrubber targets per scrubber name.
         module : ScrubbedVAE
             Holds the representation and the scrubbers.
+        scrubbed : tuple of (Tensor of shape (N, D), dict) or None, default=None
+            Posterior means and targets the penalties are computed on; None
+            uses this batch's (``outputs["mu"]``, ``targets``).
+        weight : float, default=1.0
+            Multiplies the per-window means (reconstruction and KL).
 
         Returns
         -------
@@ -76,14 +82,14 @@ class ScrubbedELBOLoss(nn.Module):
             ``"reconstruction"``, ``"kl"``, ``"<scrubber>_penalty"`` per
             scrubber and their sum ``"penalty"``.
         """
-        mu = outputs["mu"]
+        mu, targets = (outputs["mu"], targets) if scrubbed is None else scrubbed
         penalties = {
             f"{name}_penalty": scrubber.penalty(mu, targets[name])
             for name, scrubber in module.scrubbers.items()
         }
         return {
-            "reconstruction": self.reconstruction(outputs, frames, module).mean(),
-            "kl": outputs["kl"].mean(),
+            "reconstruction": weight * self.reconstruction(outputs, frames, module).mean(),
+            "kl": weight * outputs["kl"].mean(),
             "penalty": sum(penalties.values(), mu.new_zeros(())),
             **penalties,
         }
@@ -200,6 +206,13 @@ class ScrubbedVAENet(NeuralNet):
             )
         return {"mu": mu.float(), "kl": kl.float(), "decoded": decoded.float()}
 
+    def get_iterator(self, dataset, training=False):
+        if training and self.ddp_ is not None:
+            # Data-parallel training: each process takes its shard of every batch.
+            kwargs = {"batch_size": self.batch_size, **self.get_params_for("iterator_train")}
+            return _distributed.ShardedBatchLoader(dataset, **kwargs)
+        return super().get_iterator(dataset, training)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         terms = self.criterion_.terms(y_pred, X["frames"], y_true, self.module_)
         return self.criterion_(terms)
@@ -207,9 +220,22 @@ class ScrubbedVAENet(NeuralNet):
     def _loss_step(self, batch, **fit_params):
         X, y = batch
         X = {**X, "frames": to_tensor(X["frames"], device=self.device)}
+        shard = X.get("shard")
         y_pred = self.infer(X, **fit_params)
-        terms = self.criterion_.terms(y_pred, X["frames"], y, self.module_)
-        return {"loss": self.criterion_(terms), "y_pred": y_pred, "terms": terms}
+        scrubbed, weight = (y_pred["mu"], y), 1.0
+        if shard is not None:
+            # A shard's per-window means are weighted by its share of the
+            # global batch, and the penalties are computed on the whole
+            # global batch of posterior means: averaged over processes (the
+            # gradients by DistributedDataParallel, the recorded terms by
+            # ``_record_terms``) every term is the global batch's.
+            scrubbed = _distributed.gather_scrubbed(y_pred["mu"], y)
+            weight = _distributed.shard_weight(len(y_pred["mu"]), shard[1])
+        terms = self.criterion_.terms(
+            y_pred, X["frames"], y, self.module_, scrubbed=scrubbed, weight=weight
+        )
+        return {"loss": self.criterion_(terms), "y_pred": y_pred, "terms": terms,
+                "scrubbed": scrubbed}
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -227,12 +253,10 @@ class ScrubbedVAENet(NeuralNet):
         # running statistics (covariances) are then updated in full float32.
         with fast_float32(torch.device(self.device)):
             step = super().train_step(batch, **fit_params)
-        mu, targets = step["y_pred"]["mu"].detach(), batch[1]
-        if self.ddp_ is not None:
-            # Every process updates its scrubbers from the whole global batch.
-            mu = _distributed.gather_batch(mu)
-            targets = {name: _distributed.gather_batch(v) for name, v in targets.items()}
-        self.module_.update_scrubbers(mu, targets)
+        # In data-parallel training, every process updates its scrubbers
+        # from the whole global batch.
+        mu, targets = step["scrubbed"]
+        self.module_.update_scrubbers(mu.detach(), targets)
         return step
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
@@ -245,7 +269,9 @@ class ScrubbedVAENet(NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             self._record_terms(prefix, {"loss": step["loss"], **step["terms"]})
-            self.history.record_batch(f"{prefix}_batch_size", len(batch[0]["nuisance"]))
+            # The global batch's size weighs the (process-averaged) terms.
+            size = batch[0]["shard"][1] if "shard" in batch[0] else len(batch[0]["nuisance"])
+            self.history.record_batch(f"{prefix}_batch_size", size)
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
         self.history.record(f"{prefix}_batch_count", batch_count)

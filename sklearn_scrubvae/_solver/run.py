@@ -132,12 +132,13 @@ def _train(net, dataset, spec, warm):
     epochs = spec["max_iter"]
     if not warm and "checkpoint" in callbacks:
         epochs -= callbacks["checkpoint"].restore(net)
-    if epochs <= 0:
+    if epochs <= 0 or getattr(callbacks.get("early_stopping"), "stopped", False):
         return
     if "epoch_log" in callbacks:
         callbacks["epoch_log"].last_epoch = len(net.history) + epochs
     ddp = None
     if _distributed.is_distributed():
+        _distributed.check_batch_size(spec["batch_size"])
         ddp = _distributed.wrap(net.module_, torch.device(net.device))
     net.ddp_ = ddp
     guard = callbacks["divergence"]
