@@ -130,7 +130,7 @@ def test_bad_inputs():
         decodability_score(Z, np.arange(20), probe="linear")
     with pytest.raises(ValueError, match="cast it"):
         decodability_score(Z, np.linspace(0, 1, 20), probe="qda")
-    with pytest.raises(ValueError, match="probe must be"):
+    with pytest.raises(ValueError, match="'probe' parameter"):
         decodability_score(Z, np.linspace(0, 1, 20), probe="svm")
     with pytest.raises(ValueError, match="rows"):
         decodability_score(Z, np.linspace(0, 1, 19))

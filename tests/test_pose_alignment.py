@@ -65,7 +65,7 @@ def test_alignment_errors():
         align_egocentric(windows, MOUSE18, mode="forward")
     with pytest.raises(ValueError, match="out of range"):
         align_egocentric(windows, MOUSE18, center=5)
-    with pytest.raises(TypeError, match="integer"):
+    with pytest.raises(TypeError, match="'center' parameter"):
         align_egocentric(windows, MOUSE18, center=2.0)
     with pytest.raises(ValueError, match="keypoints"):
         align_egocentric(windows[..., :3, :], MOUSE18)

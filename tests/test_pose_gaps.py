@@ -61,7 +61,7 @@ def test_max_gap_zero_and_any_trailing_shape():
     )
 
 
-@pytest.mark.parametrize("max_gap", [-1, 2.5, True])
+@pytest.mark.parametrize("max_gap", [-1, 2.5, "3"])
 def test_max_gap_errors(max_gap):
     with pytest.raises(ValueError, match="max_gap"):
         interpolate_gaps(np.zeros((3, 2)), max_gap=max_gap)

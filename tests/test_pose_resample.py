@@ -53,9 +53,9 @@ def test_recordings_are_resampled_separately():
 
 
 def test_parameter_errors():
-    with pytest.raises(ValueError, match="new_fps must be a positive number"):
+    with pytest.raises(ValueError, match="'new_fps' parameter"):
         resample_poses(np.zeros(5), fps=30, new_fps=0)
-    with pytest.raises(ValueError, match="fps must be a positive number"):
+    with pytest.raises(ValueError, match="'fps' parameter"):
         resample_poses(np.zeros(5), fps="30", new_fps=10)
     with pytest.raises(ValueError, match="one id per frame"):
         resample_poses(np.zeros(5), fps=30, new_fps=10, groups=[0, 1])

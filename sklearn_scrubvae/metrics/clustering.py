@@ -8,13 +8,30 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
+from numpy.typing import ArrayLike
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._frames.tables import check_labels, check_nuisance_frame, missing_rows
 from .synthesis import HEADING_COLUMNS
 
 
-def cluster_embeddings(Z, n_clusters, *, method="gmm", random_state=None):
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions({"gmm", "kmeans"})],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def cluster_embeddings(
+    Z: ArrayLike,
+    n_clusters: int,
+    *,
+    method: str = "gmm",
+    random_state: int | np.random.RandomState | None = None,
+) -> np.ndarray:
     """Cluster embeddings, leaving NaN rows unassigned.
 
     Parameters
@@ -44,14 +61,10 @@ def cluster_embeddings(Z, n_clusters, *, method="gmm", random_state=None):
     (1, 1, True)
     """
     Z = check_array(Z, ensure_all_finite="allow-nan", dtype=np.float64)
-    if not (isinstance(n_clusters, Integral) and n_clusters >= 1):
-        raise ValueError(f"n_clusters must be a positive integer, got {n_clusters!r}.")
     if method == "gmm":
         model = GaussianMixture(n_components=n_clusters, random_state=random_state)
-    elif method == "kmeans":
-        model = KMeans(n_clusters=n_clusters, random_state=random_state)
     else:
-        raise ValueError(f"method must be 'gmm' or 'kmeans', got {method!r}.")
+        model = KMeans(n_clusters=n_clusters, random_state=random_state)
     valid = ~np.isnan(Z).any(axis=1)
     labels = np.full(len(Z), -1)
     labels[valid] = model.fit_predict(Z[valid])
@@ -80,7 +93,7 @@ class ClusterSpread:
     overall: float
 
     @property
-    def ratio(self):
+    def ratio(self) -> float:
         """float: ``weighted_mean / overall``; near 1 when clusters ignore the nuisance."""
         return self.weighted_mean / self.overall
 
@@ -112,7 +125,17 @@ def _spread(values, groups, kind):
     return grouped.var(ddof=0).mean(axis=1)
 
 
-def cluster_nuisance_spread(labels, nuisance, *, kind="circular"):
+@validate_params(
+    {
+        "labels": ["array-like"],
+        "nuisance": ["array-like"],
+        "kind": [StrOptions({"circular", "variance"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def cluster_nuisance_spread(
+    labels: ArrayLike, nuisance: ArrayLike, *, kind: str = "circular"
+) -> ClusterSpread:
     """Spread of a nuisance variable within each cluster.
 
     A code scrubbed of the nuisance gives clusters whose within-cluster
@@ -159,10 +182,8 @@ def cluster_nuisance_spread(labels, nuisance, *, kind="circular"):
         raise ValueError("No frame has both a cluster label and a nuisance value.")
     if kind == "circular":
         values = _unit_heading(frame)
-    elif kind == "variance":
-        values = frame.to_numpy(dtype=np.float64)
     else:
-        raise ValueError(f"kind must be 'circular' or 'variance', got {kind!r}.")
+        values = frame.to_numpy(dtype=np.float64)
     per_cluster = _spread(values, labels, kind)
     sizes = pd.Series(labels).value_counts().reindex(per_cluster.index)
     overall = float(_spread(values, np.zeros(len(values)), kind).iloc[0])
@@ -186,7 +207,11 @@ class ClusterAgreement:
     normalized_mutual_info: float
 
 
-def cluster_agreement(labels, behavior):
+@validate_params(
+    {"labels": ["array-like"], "behavior": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
+def cluster_agreement(labels: ArrayLike, behavior: ArrayLike) -> ClusterAgreement:
     """Agreement between cluster labels and behaviour labels.
 
     Parameters
@@ -216,7 +241,22 @@ def cluster_agreement(labels, behavior):
     )
 
 
-def cluster_variance_explained(labels, values, *, behavior=None, target=None):
+@validate_params(
+    {
+        "labels": ["array-like"],
+        "values": ["array-like"],
+        "behavior": ["array-like", None],
+        "target": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
+def cluster_variance_explained(
+    labels: ArrayLike,
+    values: ArrayLike,
+    *,
+    behavior: ArrayLike | None = None,
+    target: object = None,
+) -> float:
     """Fraction of a variable's variance explained by cluster membership.
 
     The correlation ratio ``eta^2 = SS_between / SS_total`` of each column

@@ -1,19 +1,30 @@
 """How well a probe decodes nuisance variables from embeddings."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import clone, is_classifier
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, check_cv, cross_val_score
+from sklearn.model_selection import (
+    BaseCrossValidator,
+    BaseShuffleSplit,
+    GroupKFold,
+    KFold,
+    StratifiedKFold,
+    check_cv,
+    cross_val_score,
+)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from numpy.typing import ArrayLike
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from .._frames.tables import check_nuisance_frame, is_categorical, missing_rows
 
@@ -60,12 +71,12 @@ class DecodabilityResult:
         return func(*unwrap(args), **{key: unwrap(value) for key, value in kwargs.items()})
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         """float: Mean of ``scores`` over folds."""
         return float(np.mean(self.scores))
 
     @property
-    def excess(self):
+    def excess(self) -> float:
         """float: Decodability above chance on a 0-1 scale.
 
         ``max(mean, 0)`` for R^2; ``max((mean - chance) / (1 - chance), 0)``
@@ -99,8 +110,6 @@ def _resolve_probe(probe, categorical):
     """Probe estimator and whether it classifies, from name and target type."""
     if not isinstance(probe, str):
         return probe, is_classifier(probe)
-    if probe not in PROBES:
-        raise ValueError(f"probe must be one of {PROBES} or an estimator, got {probe!r}.")
     if probe == "auto":
         probe = "logistic" if categorical else "linear"
     if probe == "linear" and categorical:
@@ -116,10 +125,32 @@ def _resolve_probe(probe, categorical):
     return probe, categorical
 
 
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "nuisance": ["array-like"],
+        "probe": [StrOptions(set(PROBES)), HasMethods(["fit", "predict"])],
+        "cv": ["cv_object"],
+        "groups": ["array-like", None],
+        "step": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "transformer": [HasMethods(["fit", "transform"]), None],
+    },
+    # The probe and the transformer are the caller's estimators: their own
+    # parameters are still checked when they are fitted.
+    prefer_skip_nested_validation=False,
+)
 def decodability_score(
-    Z, nuisance, probe="linear", *, cv=5, groups=None, step=51, random_state=None,
-    transformer=None,
-):
+    Z: ArrayLike,
+    nuisance: ArrayLike,
+    probe: str | BaseEstimator = "linear",
+    *,
+    cv: int | BaseCrossValidator | BaseShuffleSplit | Iterable = 5,
+    groups: ArrayLike | None = None,
+    step: int = 51,
+    random_state: int | np.random.RandomState | None = None,
+    transformer: BaseEstimator | None = None,
+) -> DecodabilityResult:
     """Held-out decodability of nuisance variables from embeddings.
 
     Rows with NaN in ``Z`` or a missing nuisance value are dropped, then
@@ -192,8 +223,6 @@ def decodability_score(
     """
     Z = check_array(Z, ensure_all_finite="allow-nan", dtype=np.float64)
     frame = check_nuisance_frame(nuisance, len(Z))
-    if not (isinstance(step, Integral) and step >= 1):
-        raise ValueError(f"step must be a positive integer, got {step!r}.")
     kept = np.flatnonzero(~missing_rows(Z, frame))[::step]
     frame = frame.iloc[kept]
 

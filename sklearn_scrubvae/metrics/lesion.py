@@ -1,16 +1,24 @@
 """Session-level disease detection from embeddings, and severity correlation."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.stats import pearsonr
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, cross_val_predict
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._frames.tables import check_labels
+
+if TYPE_CHECKING:
+    from scipy.stats._result_classes import PearsonRResult
 
 
 @dataclass(frozen=True)
@@ -32,18 +40,32 @@ class SessionClassification:
     sessions: pd.DataFrame
 
 
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "session": ["array-like"],
+        "condition": ["array-like"],
+        "animal": ["array-like"],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "aggregate": [StrOptions({"proba", "vote"})],
+        "cv": [Interval(Integral, 2, None, closed="left"), None],
+        "max_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def session_knn_accuracy(
-    Z,
-    session,
-    condition,
-    animal,
+    Z: ArrayLike,
+    session: ArrayLike,
+    condition: ArrayLike,
+    animal: ArrayLike,
     *,
-    n_neighbors=15,
-    aggregate="proba",
-    cv=None,
-    max_samples=1000,
-    random_state=None,
-):
+    n_neighbors: int = 15,
+    aggregate: str = "proba",
+    cv: int | None = None,
+    max_samples: int | None = 1000,
+    random_state: int | np.random.RandomState | None = None,
+) -> SessionClassification:
     """Accuracy of a k-NN classifier of whole sessions' conditions.
 
     A ``KNeighborsClassifier`` on the embeddings predicts each frame's
@@ -95,12 +117,6 @@ def session_knn_accuracy(
             "condition": check_labels(condition, "condition", n),
         }
     )
-    if aggregate not in ("proba", "vote"):
-        raise ValueError(f"aggregate must be 'proba' or 'vote', got {aggregate!r}.")
-    if not (isinstance(n_neighbors, Integral) and n_neighbors >= 1):
-        raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}.")
-    if max_samples is not None and not (isinstance(max_samples, Integral) and max_samples >= 1):
-        raise ValueError(f"max_samples must be a positive integer or None, got {max_samples!r}.")
     mixed = frames.groupby("session")[["animal", "condition"]].nunique().gt(1).any()
     if mixed.any():
         raise ValueError(
@@ -144,7 +160,11 @@ def session_knn_accuracy(
     return SessionClassification(accuracy=accuracy, sessions=sessions)
 
 
-def severity_correlation(effect, severity):
+@validate_params(
+    {"effect": ["array-like"], "severity": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
+def severity_correlation(effect: ArrayLike, severity: ArrayLike) -> PearsonRResult:
     """Pearson correlation between per-animal effect and lesion severity.
 
     Parameters

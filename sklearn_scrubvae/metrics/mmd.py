@@ -4,13 +4,29 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.spatial.distance import pdist
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._frames.tables import check_labels
 
+BANDWIDTH_CONSTRAINTS = [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")]
+BLOCK_SIZE_CONSTRAINTS = [Interval(Integral, 1, None, closed="left")]
 
-def median_bandwidth(*samples, max_samples=2000, random_state=None):
+
+@validate_params(
+    {
+        "max_samples": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def median_bandwidth(
+    *samples: ArrayLike,
+    max_samples: int = 2000,
+    random_state: int | np.random.RandomState | None = None,
+) -> float:
     """Median pairwise Euclidean distance of the pooled samples.
 
     Parameters
@@ -126,21 +142,26 @@ def _subsample(Z, mask, max_samples, rng):
     return Z[rows] if len(rows) >= 2 else None
 
 
-def _check_bandwidth(bandwidth):
-    if isinstance(bandwidth, str):
-        valid = bandwidth == "median"
-    else:
-        valid = isinstance(bandwidth, Real) and not isinstance(bandwidth, bool) and bandwidth > 0
-    if not valid:
-        raise ValueError(f"bandwidth must be 'median' or a positive number, got {bandwidth!r}.")
-
-
-def _check_block_size(block_size):
-    if not (isinstance(block_size, Integral) and block_size >= 1):
-        raise ValueError(f"block_size must be a positive integer, got {block_size!r}.")
-
-
-def mmd(A, B, *, bandwidth="median", method="exact", block_size=1024, random_state=None):
+@validate_params(
+    {
+        "A": ["array-like"],
+        "B": ["array-like"],
+        "bandwidth": BANDWIDTH_CONSTRAINTS,
+        "method": [StrOptions({"exact", "linear"})],
+        "block_size": BLOCK_SIZE_CONSTRAINTS,
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def mmd(
+    A: ArrayLike,
+    B: ArrayLike,
+    *,
+    bandwidth: str | float = "median",
+    method: str = "exact",
+    block_size: int = 1024,
+    random_state: int | np.random.RandomState | None = None,
+) -> float:
     """Unbiased squared maximum mean discrepancy with a Gaussian kernel.
 
     With ``k(x, y) = exp(-|x - y|^2 / (2 h^2))``::
@@ -203,10 +224,6 @@ def mmd(A, B, *, bandwidth="median", method="exact", block_size=1024, random_sta
         raise ValueError(
             f"A and B must have the same number of features, got {A.shape[1]} and {B.shape[1]}."
         )
-    _check_bandwidth(bandwidth)
-    _check_block_size(block_size)
-    if method not in ("exact", "linear"):
-        raise ValueError(f"method must be 'exact' or 'linear', got {method!r}.")
     rng = check_random_state(random_state)
     if bandwidth == "median":
         bandwidth = median_bandwidth(A, B, random_state=rng)
@@ -222,17 +239,30 @@ def mmd(A, B, *, bandwidth="median", method="exact", block_size=1024, random_sta
     )
 
 
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "animal": ["array-like"],
+        "condition": ["array-like"],
+        "healthy": "no_validation",
+        "bandwidth": BANDWIDTH_CONSTRAINTS,
+        "max_samples": [Interval(Integral, 2, None, closed="left")],
+        "block_size": BLOCK_SIZE_CONSTRAINTS,
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def effect_size_d(
-    Z,
-    animal,
-    condition,
+    Z: ArrayLike,
+    animal: ArrayLike,
+    condition: ArrayLike,
     *,
-    healthy="healthy",
-    bandwidth="median",
-    max_samples=1000,
-    block_size=1024,
-    random_state=None,
-):
+    healthy: object = "healthy",
+    bandwidth: str | float = "median",
+    max_samples: int = 1000,
+    block_size: int = 1024,
+    random_state: int | np.random.RandomState | None = None,
+) -> pd.Series:
     """Per-animal effect size of a lesion on the embedding distribution.
 
     For animal ``i`` with healthy frames ``H_i`` and lesioned frames
@@ -296,10 +326,6 @@ def effect_size_d(
     Z = check_array(Z, ensure_all_finite="allow-nan", dtype=np.float64)
     animal = check_labels(animal, "animal", len(Z))
     is_healthy = check_labels(condition, "condition", len(Z)) == healthy
-    _check_bandwidth(bandwidth)
-    _check_block_size(block_size)
-    if not (isinstance(max_samples, Integral) and max_samples >= 2):
-        raise ValueError(f"max_samples must be an integer >= 2, got {max_samples!r}.")
     rng = check_random_state(random_state)
 
     valid = ~np.isnan(Z).any(axis=1)

@@ -1,12 +1,29 @@
 """A model-selection scorer that trades reconstruction against scrubbing."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from .._frames.tables import check_nuisance_frame, is_categorical
+from .._frames.tables import Table, check_nuisance_frame, is_categorical
 from .decodability import PROBES, decodability_score
+
+SCORER_CONSTRAINTS = {
+    "nuisance_columns": [list, tuple, None],
+    "probe": [StrOptions(set(PROBES)), HasMethods(["fit", "predict"])],
+    "weight": [Interval(Real, 0, None, closed="left")],
+    "max_decodability": [Interval(Real, 0, 1, closed="both"), None],
+    "cv": ["cv_object"],
+    "step": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+}
 
 
 class ScrubbingScorer:
@@ -28,7 +45,17 @@ class ScrubbingScorer:
     ...     scorer = make_scrubbing_scorer(["animal"]).set_score_request(groups=True)
     """
 
-    def __init__(self, nuisance_columns, probe, weight, max_decodability, cv, step, random_state):
+    @validate_params(SCORER_CONSTRAINTS, prefer_skip_nested_validation=True)
+    def __init__(
+        self,
+        nuisance_columns: list | tuple | None,
+        probe: str | BaseEstimator,
+        weight: float,
+        max_decodability: float | None,
+        cv: int | BaseCrossValidator | BaseShuffleSplit | Iterable,
+        step: int,
+        random_state: int | np.random.RandomState | None,
+    ) -> None:
         self.nuisance_columns = nuisance_columns
         self.probe = probe
         self.weight = weight
@@ -38,7 +65,9 @@ class ScrubbingScorer:
         self.random_state = random_state
         self._metadata_request = MetadataRequest(owner=self)
 
-    def set_score_request(self, *, nuisance=None, groups=None):
+    def set_score_request(
+        self, *, nuisance: bool | str | None = None, groups: bool | str | None = None
+    ) -> ScrubbingScorer:
         """Request metadata passed to the scorer by a routing meta-estimator.
 
         Parameters
@@ -57,7 +86,7 @@ class ScrubbingScorer:
                 self._metadata_request.score.add_request(param=param, alias=alias)
         return self
 
-    def get_metadata_routing(self):
+    def get_metadata_routing(self) -> MetadataRequest:
         """Metadata this scorer requests (see :meth:`set_score_request`).
 
         Returns
@@ -85,7 +114,13 @@ class ScrubbingScorer:
             )
         return targets
 
-    def excess_decodability(self, estimator, X, nuisance, groups=None):
+    def excess_decodability(
+        self,
+        estimator: BaseEstimator,
+        X: ArrayLike,
+        nuisance: ArrayLike,
+        groups: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Above-chance decodability of each nuisance target from the embedding.
 
         Parameters
@@ -149,7 +184,15 @@ class ScrubbingScorer:
                     "recording by time instead of holding out whole animals)."
                 )
 
-    def __call__(self, estimator, X, y=None, *, nuisance=None, groups=None):
+    def __call__(
+        self,
+        estimator: BaseEstimator,
+        X: ArrayLike,
+        y: Table = None,
+        *,
+        nuisance: Table = None,
+        groups: ArrayLike | None = None,
+    ) -> float:
         """Score a fitted estimator on held-out frames; higher is better.
 
         Parameters
@@ -200,16 +243,17 @@ def _summarise(values, limit=5):
     return ", ".join(values[:limit]) + more
 
 
+@validate_params(SCORER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def make_scrubbing_scorer(
-    nuisance_columns=None,
+    nuisance_columns: list | tuple | None = None,
     *,
-    probe="auto",
-    weight=1.0,
-    max_decodability=None,
-    cv=5,
-    step=51,
-    random_state=None,
-):
+    probe: str | BaseEstimator = "auto",
+    weight: float = 1.0,
+    max_decodability: float | None = None,
+    cv: int | BaseCrossValidator | BaseShuffleSplit | Iterable = 5,
+    step: int = 51,
+    random_state: int | np.random.RandomState | None = None,
+) -> ScrubbingScorer:
     """Scorer for hyperparameter searches over scrubbing strength.
 
     The estimator's own ``score`` (mean ELBO per window) favours the
@@ -271,20 +315,6 @@ def make_scrubbing_scorer(
     make_scrubbing_scorer(nuisance_columns=['speed'], probe='auto', weight=2.0, \
 max_decodability=None, cv=5, step=1, random_state=None)
     """
-    if nuisance_columns is not None and not isinstance(nuisance_columns, (list, tuple)):
-        raise TypeError(
-            f"nuisance_columns must be a list or None, got {type(nuisance_columns).__name__}."
-        )
-    if isinstance(probe, str) and probe not in PROBES:
-        raise ValueError(f"probe must be one of {PROBES} or an estimator, got {probe!r}.")
-    if not (isinstance(weight, Real) and weight >= 0):
-        raise ValueError(f"weight must be a non-negative number, got {weight!r}.")
-    if max_decodability is not None and not (
-        isinstance(max_decodability, Real) and 0 <= max_decodability <= 1
-    ):
-        raise ValueError(f"max_decodability must be in [0, 1] or None, got {max_decodability!r}.")
-    if not (isinstance(step, Integral) and step >= 1):
-        raise ValueError(f"step must be a positive integer, got {step!r}.")
     return ScrubbingScorer(
         nuisance_columns, probe, weight, max_decodability, cv, step, random_state
     )

@@ -1,20 +1,28 @@
 """Motion-synthesis consistency: does the decoder obey the nuisance it is given?"""
 
+from collections.abc import Callable
 from functools import partial
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
-from ..pose import compute_heading, compute_speed
+from ..pose import Skeleton, compute_heading, compute_speed
 from .._frames.tables import check_nuisance_frame, missing_rows
 
 HEADING_COLUMNS = ("heading_sin", "heading_cos")
 
 
-def measure_heading(windows, skeleton):
+@validate_params(
+    {"windows": ["array-like"], "skeleton": [Skeleton, str]},
+    prefer_skip_nested_validation=True,
+)
+def measure_heading(windows: ArrayLike, skeleton: Skeleton | str) -> pd.DataFrame:
     """Heading of decoded pose windows at their centre frame.
 
     Parameters
@@ -45,7 +53,15 @@ def measure_heading(windows, skeleton):
     return pd.DataFrame(compute_heading(centre, skeleton)).reset_index(drop=True)
 
 
-def measure_speed(windows, skeleton, fps):
+@validate_params(
+    {
+        "windows": ["array-like"],
+        "skeleton": [Skeleton, str],
+        "fps": [Interval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def measure_speed(windows: ArrayLike, skeleton: Skeleton | str, fps: float) -> pd.DataFrame:
     """Speed features of decoded pose windows, averaged over each window.
 
     Each window is treated as its own recording and passed to
@@ -123,19 +139,35 @@ def _new_values(current, columns, rng):
     return current.to_numpy(dtype=np.float64)[rng.permutation(len(current))]
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["transform", "decode_windows"])],
+        "X": ["array-like"],
+        "nuisance": ["array-like"],
+        "variable": [str, Integral, list, tuple],
+        "new_values": ["array-like", None],
+        "measure": [callable, None],
+        "fps": [Interval(Real, 0, None, closed="neither"), None],
+        "groups": ["array-like", None],
+        "step": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    # The estimator is the caller's: its own checks still run inside.
+    prefer_skip_nested_validation=False,
+)
 def synthesis_consistency_score(
-    estimator,
-    X,
-    nuisance,
-    variable,
+    estimator: BaseEstimator,
+    X: ArrayLike,
+    nuisance: ArrayLike,
+    variable: str | int | list | tuple,
     *,
-    new_values=None,
-    measure=None,
-    fps=None,
-    groups=None,
-    step=51,
-    random_state=None,
-):
+    new_values: ArrayLike | None = None,
+    measure: Callable[[np.ndarray], ArrayLike] | None = None,
+    fps: float | None = None,
+    groups: ArrayLike | None = None,
+    step: int = 51,
+    random_state: int | np.random.RandomState | None = None,
+) -> float:
     """R^2 between requested and measured nuisance on synthesised motion.
 
     Frames are encoded, ``variable`` is replaced by new values in the
@@ -200,8 +232,6 @@ def synthesis_consistency_score(
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"variable {missing} not in the nuisance columns {list(frame.columns)}.")
-    if not (isinstance(step, Integral) and step >= 1):
-        raise ValueError(f"step must be a positive integer, got {step!r}.")
     measure = _default_measure(estimator, columns, fps) if measure is None else measure
 
     if groups is None:

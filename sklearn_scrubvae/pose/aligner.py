@@ -1,8 +1,12 @@
 """Egocentric alignment as a scikit-learn transformer for generic features."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from numbers import Integral
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -118,13 +122,13 @@ class EgocentricAligner(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        root=0,
-        front=1,
-        keypoint_names=None,
-        n_dims=None,
-        rotate=True,
-        motion=False,
-    ):
+        root: int | str = 0,
+        front: int | str = 1,
+        keypoint_names: Sequence[str] | None = None,
+        n_dims: int | None = None,
+        rotate: bool = True,
+        motion: bool = False,
+    ) -> None:
         self.root = root
         self.front = front
         self.keypoint_names = keypoint_names
@@ -133,7 +137,9 @@ class EgocentricAligner(TransformerMixin, BaseEstimator):
         self.motion = motion
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, groups=None):
+    def fit(
+        self, X: ArrayLike, y: None = None, groups: ArrayLike | None = None
+    ) -> EgocentricAligner:
         """Learn the layout of the keypoints; nothing is estimated.
 
         Parameters
@@ -177,7 +183,7 @@ class EgocentricAligner(TransformerMixin, BaseEstimator):
             raise ValueError("root and front must be different keypoints.")
         return self
 
-    def transform(self, X, groups=None):
+    def transform(self, X: ArrayLike, groups: ArrayLike | None = None) -> np.ndarray:
         """Align every frame on its own root and heading.
 
         Parameters
@@ -211,7 +217,9 @@ class EgocentricAligner(TransformerMixin, BaseEstimator):
             Xt = np.column_stack([Xt, self._motion(poses, groups)])
         return Xt
 
-    def fit_transform(self, X, y=None, groups=None):
+    def fit_transform(
+        self, X: ArrayLike, y: None = None, groups: ArrayLike | None = None
+    ) -> np.ndarray:
         """Fit to ``X`` and align it; see :meth:`transform`.
 
         Parameters
@@ -230,7 +238,7 @@ class EgocentricAligner(TransformerMixin, BaseEstimator):
         """
         return self.fit(X, y, groups=groups).transform(X, groups=groups)
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Names of the output columns.
 
         Parameters

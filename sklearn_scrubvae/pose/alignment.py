@@ -1,14 +1,20 @@
 """Egocentric alignment of windows of poses."""
 
+from numbers import Integral
+
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._validation import check_poses
-from .skeleton import get_skeleton
-
-_MODES = ("midfwd", "x360")
+from .skeleton import Skeleton, get_skeleton
 
 
-def heading_angle(poses, skeleton="mouse18"):
+@validate_params(
+    {"poses": ["array-like"], "skeleton": [Skeleton, str]},
+    prefer_skip_nested_validation=True,
+)
+def heading_angle(poses: ArrayLike, skeleton: Skeleton | str = "mouse18") -> np.ndarray:
     """Yaw of the root -> front vector projected on the xy plane.
 
     Parameters
@@ -72,7 +78,21 @@ def _align_to(poses, reference, root, front, rotate):
     return aligned
 
 
-def align_egocentric(poses, skeleton="mouse18", center=None, mode="midfwd"):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "skeleton": [Skeleton, str],
+        "center": [Integral, None],
+        "mode": [StrOptions({"midfwd", "x360"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def align_egocentric(
+    poses: ArrayLike,
+    skeleton: Skeleton | str = "mouse18",
+    center: int | None = None,
+    mode: str = "midfwd",
+) -> np.ndarray:
     """Move windows of poses into the frame of their centre frame.
 
     Each window is translated so that the centre frame's root keypoint sits
@@ -112,13 +132,9 @@ def align_egocentric(poses, skeleton="mouse18", center=None, mode="midfwd"):
     """
     skeleton = get_skeleton(skeleton)
     poses = check_poses(poses, n_keypoints=skeleton.n_keypoints, min_ndim=3)
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}.")
     n_frames = poses.shape[-3]
     if center is None:
         center = n_frames // 2
-    if not isinstance(center, (int, np.integer)) or isinstance(center, bool):
-        raise TypeError(f"center must be an integer, got {center!r}.")
     if not -n_frames <= center < n_frames:
         raise ValueError(f"center {center} is out of range for {n_frames} frames.")
     return _align_to(

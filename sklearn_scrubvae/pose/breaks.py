@@ -3,11 +3,27 @@
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._validation import check_groups, check_poses
 
 
-def find_recording_breaks(poses, groups=None, factor=10.0, context=5):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "groups": ["array-like", None],
+        "factor": [Interval(Real, 0, None, closed="neither")],
+        "context": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def find_recording_breaks(
+    poses: ArrayLike,
+    groups: ArrayLike | None = None,
+    factor: float = 10.0,
+    context: int = 5,
+) -> np.ndarray:
     """Frames where the animal jumps as if a new recording started.
 
     The step of a frame is the median, over keypoints present in it and in
@@ -60,10 +76,6 @@ def find_recording_breaks(poses, groups=None, factor=10.0, context=5):
             f"{np.shape(poses)}."
         )
     poses = check_poses(poses)
-    if not isinstance(factor, Real) or isinstance(factor, bool) or not factor > 0:
-        raise ValueError(f"factor must be a positive number, got {factor!r}.")
-    if not isinstance(context, Integral) or isinstance(context, bool) or context < 1:
-        raise ValueError(f"context must be a positive integer, got {context!r}.")
     n_frames = poses.shape[0]
     run_start, run_stop, run_id = check_groups(groups, n_frames)
     step = np.full(n_frames, np.nan)

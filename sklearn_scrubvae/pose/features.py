@@ -19,16 +19,34 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._validation import check_groups, check_poses
 from .alignment import heading_angle
-from .skeleton import get_skeleton
+from .skeleton import Skeleton, get_skeleton
 
 SPEED_WINDOW_SECONDS = 51 / 90
 """Default smoothing of :func:`compute_speed`: the paper's 51 frames at 90 fps."""
 
 
-def compute_speed(poses, skeleton="mouse18", window=None, fps=None, groups=None):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "skeleton": [Skeleton, str],
+        "window": [Interval(Integral, 1, None, closed="left"), None],
+        "fps": [Interval(Real, 0, None, closed="neither"), None],
+        "groups": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def compute_speed(
+    poses: ArrayLike,
+    skeleton: Skeleton | str = "mouse18",
+    window: int | None = None,
+    fps: float | None = None,
+    groups: ArrayLike | None = None,
+) -> pd.DataFrame:
     """Root, axial and limb speeds averaged over a window around each frame.
 
     Speeds come from frame differences times ``fps`` (central differences,
@@ -97,12 +115,8 @@ def compute_speed(poses, skeleton="mouse18", window=None, fps=None, groups=None)
             "fps is required: pass the frame rate of the poses (load_poses "
             "returns it when the file stores one)."
         )
-    if not isinstance(fps, Real) or isinstance(fps, bool) or not 0 < fps < np.inf:
-        raise ValueError(f"fps must be a positive number, got {fps!r}.")
     if window is None:
         window = int(round(SPEED_WINDOW_SECONDS * fps)) // 2 * 2 + 1
-    if not isinstance(window, Integral) or isinstance(window, bool) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}.")
     run_start, run_stop, _ = check_groups(groups, poses.shape[0])
     root = poses[:, skeleton.root]
     axial, limbs = list(skeleton.axial), list(skeleton.limbs)
@@ -135,7 +149,11 @@ def compute_speed(poses, skeleton="mouse18", window=None, fps=None, groups=None)
     return speed
 
 
-def compute_heading(poses, skeleton="mouse18"):
+@validate_params(
+    {"poses": ["array-like"], "skeleton": [Skeleton, str]},
+    prefer_skip_nested_validation=True,
+)
+def compute_heading(poses: ArrayLike, skeleton: Skeleton | str = "mouse18") -> pd.DataFrame:
     """Heading of each frame as the sine and cosine of its yaw.
 
     The yaw is the angle of the root -> front vector projected on the xy
@@ -180,7 +198,19 @@ def compute_heading(poses, skeleton="mouse18"):
     return pd.DataFrame({"heading_sin": np.sin(yaw), "heading_cos": np.cos(yaw)})
 
 
-def compute_body_size(poses, skeleton="mouse18", groups=None):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "skeleton": [Skeleton, str],
+        "groups": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def compute_body_size(
+    poses: ArrayLike,
+    skeleton: Skeleton | str = "mouse18",
+    groups: ArrayLike | None = None,
+) -> pd.DataFrame:
     """Bone length sums per recording, from median bone lengths.
 
     Bones are the segments from each non-root keypoint to its parent. Each
@@ -245,7 +275,13 @@ def compute_body_size(poses, skeleton="mouse18", groups=None):
     return per_recording.iloc[run_id].reset_index(drop=True)
 
 
-def compute_tracking_errors(poses, threshold, groups=None):
+@validate_params(
+    {"poses": ["array-like"], "threshold": [Real], "groups": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def compute_tracking_errors(
+    poses: ArrayLike, threshold: float, groups: ArrayLike | None = None
+) -> np.ndarray:
     """Flag frames whose keypoints jump too far since the previous frame.
 
     The displacement of a frame is the mean over keypoints (skipping missing
@@ -278,8 +314,6 @@ def compute_tracking_errors(poses, threshold, groups=None):
     array([False, False, False,  True,  True])
     """
     poses = _check_frame_poses(poses)
-    if not isinstance(threshold, Real) or isinstance(threshold, bool):
-        raise TypeError(f"threshold must be a number, got {threshold!r}.")
     run_start, _, _ = check_groups(groups, poses.shape[0])
     steps = np.full(poses.shape[:2], np.nan)
     steps[1:] = np.linalg.norm(np.diff(poses, axis=0), axis=-1)

@@ -3,11 +3,23 @@
 from numbers import Integral
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._validation import check_groups
 
 
-def interpolate_gaps(poses, max_gap=10, groups=None):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "max_gap": [Interval(Integral, 0, None, closed="left")],
+        "groups": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def interpolate_gaps(
+    poses: ArrayLike, max_gap: int = 10, groups: ArrayLike | None = None
+) -> np.ndarray:
     """Linearly interpolate short runs of missing values within recordings.
 
     Each coordinate of each keypoint is treated as its own time series. A
@@ -42,8 +54,6 @@ def interpolate_gaps(poses, max_gap=10, groups=None):
     poses = np.array(poses, dtype=np.float64, order="C")
     if poses.ndim < 1:
         raise ValueError("poses must have a frame axis.")
-    if not isinstance(max_gap, Integral) or isinstance(max_gap, bool) or max_gap < 0:
-        raise ValueError(f"max_gap must be a non-negative integer, got {max_gap!r}.")
     n_frames = poses.shape[0]
     run_start, run_stop, _ = check_groups(groups, n_frames)
     values = poses.reshape(n_frames, -1)

@@ -6,10 +6,12 @@ one length per bone. Rotations are stored in the 6D representation.
 """
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import validate_params
 
 from ._validation import check_poses
 from .rotations import _rotation_between, matrix_to_rotation_6d, rotation_6d_to_matrix
-from .skeleton import get_skeleton
+from .skeleton import Skeleton, get_skeleton
 
 _UP = np.array([0.0, 0.0, 1.0])
 _LEFT = np.array([0.0, 1.0, 0.0])
@@ -55,7 +57,13 @@ def _body_frame(root, front):
     return np.stack([forward, left, np.cross(forward, left)], axis=-1)
 
 
-def inverse_kinematics(poses, skeleton="mouse18"):
+@validate_params(
+    {"poses": ["array-like"], "skeleton": [Skeleton, str]},
+    prefer_skip_nested_validation=True,
+)
+def inverse_kinematics(
+    poses: ArrayLike, skeleton: Skeleton | str = "mouse18"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Joint rotations, root position and bone lengths of poses.
 
     The root's rotation is a body frame whose x axis points from the root
@@ -150,7 +158,21 @@ def _inverse_kinematics(poses, skeleton):
     return matrix_to_rotation_6d(local_rot), bone_lengths
 
 
-def forward_kinematics(rot6d, root, bone_lengths, skeleton="mouse18"):
+@validate_params(
+    {
+        "rot6d": ["array-like"],
+        "root": ["array-like"],
+        "bone_lengths": ["array-like"],
+        "skeleton": [Skeleton, str],
+    },
+    prefer_skip_nested_validation=True,
+)
+def forward_kinematics(
+    rot6d: ArrayLike,
+    root: ArrayLike,
+    bone_lengths: ArrayLike,
+    skeleton: Skeleton | str = "mouse18",
+) -> np.ndarray:
     """Keypoint positions from joint rotations, root position and bone lengths.
 
     Global rotations compose down the tree, ``R_j = R_parent @ local_j``,

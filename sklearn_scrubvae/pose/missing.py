@@ -1,14 +1,35 @@
 """Where keypoints are missing, and which frames that costs."""
 
+from collections.abc import Sequence
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._validation import check_groups, check_poses
 from .gaps import interpolate_gaps
 from .skeleton import Skeleton, get_skeleton
 
 
-def count_unusable_frames(poses, skeleton, max_gap=10, groups=None, frames=None):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "skeleton": [Skeleton, str, "array-like"],
+        "max_gap": [Interval(Integral, 0, None, closed="left")],
+        "groups": ["array-like", None],
+        "frames": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def count_unusable_frames(
+    poses: ArrayLike,
+    skeleton: Skeleton | str | Sequence[str],
+    max_gap: int = 10,
+    groups: ArrayLike | None = None,
+    frames: ArrayLike | None = None,
+) -> pd.Series:
     """Frames that each keypoint leaves unusable after short gaps are filled.
 
     A frame is unusable when a keypoint is still missing after runs of at
@@ -65,7 +86,21 @@ def count_unusable_frames(poses, skeleton, max_gap=10, groups=None, frames=None)
     return counts.sort_values(ascending=False, kind="stable")
 
 
-def missing_report(poses, skeleton, groups=None, max_gap=10):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "skeleton": [Skeleton, str, "array-like"],
+        "groups": ["array-like", None],
+        "max_gap": [Interval(Integral, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def missing_report(
+    poses: ArrayLike,
+    skeleton: Skeleton | str | Sequence[str],
+    groups: ArrayLike | None = None,
+    max_gap: int = 10,
+) -> pd.DataFrame:
     """Missing data per keypoint, and the frames it costs at ``max_gap``.
 
     Parameters

@@ -3,11 +3,24 @@
 from numbers import Real
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._validation import check_groups
 
 
-def resample_poses(poses, fps, new_fps, groups=None):
+@validate_params(
+    {
+        "poses": ["array-like"],
+        "fps": [Interval(Real, 0, None, closed="neither")],
+        "new_fps": [Interval(Real, 0, None, closed="neither")],
+        "groups": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def resample_poses(
+    poses: ArrayLike, fps: float, new_fps: float, groups: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Resample each recording to a new frame rate, keeping gaps as gaps.
 
     New frames fall at times ``0, 1 / new_fps, 2 / new_fps, ...`` from the
@@ -55,11 +68,6 @@ def resample_poses(poses, fps, new_fps, groups=None):
     poses = np.asarray(poses, dtype=np.float64)
     if poses.ndim < 1:
         raise ValueError("poses must have a frame axis.")
-    for name, value in (("fps", fps), ("new_fps", new_fps)):
-        if not isinstance(value, Real) or isinstance(value, bool) or not 0 < value:
-            raise ValueError(f"{name} must be a positive number, got {value!r}.")
-        if not np.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}.")
     ratio = fps / new_fps
     _, run_stop, run_id = check_groups(groups, poses.shape[0])
     starts = np.flatnonzero(np.r_[True, np.diff(run_id) != 0]) if len(run_id) else []

@@ -8,13 +8,16 @@ by Gram-Schmidt orthogonalisation.
 """
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import validate_params
 
 # Below this value of 1 + cos(angle), two directions count as opposite and
 # the rotation between them goes through an explicit half turn.
 _OPPOSITE_TOLERANCE = 1e-8
 
 
-def rotation_6d_to_matrix(rot6d):
+@validate_params({"rot6d": ["array-like"]}, prefer_skip_nested_validation=True)
+def rotation_6d_to_matrix(rot6d: ArrayLike) -> np.ndarray:
     """Convert 6D rotations to rotation matrices by Gram-Schmidt.
 
     Parameters
@@ -51,7 +54,8 @@ def rotation_6d_to_matrix(rot6d):
     return np.stack([first, second, np.cross(first, second)], axis=-1)
 
 
-def matrix_to_rotation_6d(matrix):
+@validate_params({"matrix": ["array-like"]}, prefer_skip_nested_validation=True)
+def matrix_to_rotation_6d(matrix: ArrayLike) -> np.ndarray:
     """Convert rotation matrices to their 6D representation.
 
     Parameters

@@ -1,9 +1,12 @@
 """Kinematic trees of named keypoints."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from numbers import Integral
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import validate_params
 
 
 class Skeleton:
@@ -80,17 +83,29 @@ class Skeleton:
     ((1,), (2,))
     """
 
+    @validate_params(
+        {
+            "keypoint_names": ["array-like"],
+            "parents": ["array-like"],
+            "offsets": ["array-like"],
+            "front": [str, Integral],
+            "limb_girdles": [Mapping, None],
+            "chains": ["array-like", None],
+            "name": [str, None],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def __init__(
         self,
-        keypoint_names,
-        parents,
-        offsets,
+        keypoint_names: Sequence[str],
+        parents: Sequence[int],
+        offsets: ArrayLike,
         *,
-        front,
-        limb_girdles=None,
-        chains=None,
-        name=None,
-    ):
+        front: str | int,
+        limb_girdles: Mapping[str | int, Sequence[str | int]] | None = None,
+        chains: Sequence[Sequence[str | int]] | None = None,
+        name: str | None = None,
+    ) -> None:
         names = tuple(keypoint_names)
         if not all(isinstance(n, str) for n in names):
             raise TypeError("keypoint_names must be strings.")
@@ -113,22 +128,32 @@ class Skeleton:
         self._chains = (
             self._default_chains() if chains is None else self._check_chains(chains)
         )
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string or None, got {name!r}.")
         self._name = name
 
     @classmethod
+    @validate_params(
+        {
+            "keypoint_names": ["array-like"],
+            "edges": ["array-like"],
+            "root": [str, Integral],
+            "front": [str, Integral],
+            "offsets": ["array-like", None],
+            "limb_girdles": [Mapping, None],
+            "name": [str, None],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def from_edges(
         cls,
-        keypoint_names,
-        edges,
+        keypoint_names: Sequence[str],
+        edges: Sequence[tuple[str | int, str | int]],
         *,
-        root,
-        front,
-        offsets=None,
-        limb_girdles=None,
-        name=None,
-    ):
+        root: str | int,
+        front: str | int,
+        offsets: ArrayLike | None = None,
+        limb_girdles: Mapping[str | int, Sequence[str | int]] | None = None,
+        name: str | None = None,
+    ) -> "Skeleton":
         """Build a skeleton from undirected connections between keypoints.
 
         Parents are found by a breadth-first walk from ``root``; a connection
@@ -303,11 +328,6 @@ class Skeleton:
         raise TypeError(f"{what} must be a name or an index, got {keypoint!r}.")
 
     def _resolve_limbs(self, limb_girdles):
-        if not isinstance(limb_girdles, Mapping):
-            raise TypeError(
-                "limb_girdles must map girdle keypoints to limb keypoints, "
-                f"got {type(limb_girdles).__name__}."
-            )
         girdle_of = {}
         for girdle, limbs in limb_girdles.items():
             girdle = self._resolve(girdle, "girdle")
@@ -477,7 +497,20 @@ def _normalize_name(name):
     return _NAME_SEPARATORS.sub("", name.lower())
 
 
-def match_keypoints(keypoint_names, target, *, aliases=None):
+@validate_params(
+    {
+        "keypoint_names": ["array-like"],
+        "target": [Skeleton, str, "array-like"],
+        "aliases": [Mapping, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def match_keypoints(
+    keypoint_names: Sequence[str],
+    target: Skeleton | str | Sequence[str],
+    *,
+    aliases: Mapping[str, str] | None = None,
+) -> np.ndarray:
     """Indices that pick and reorder keypoints to match a target list.
 
     Names match exactly first, then ignoring case and any character other
@@ -572,7 +605,8 @@ hindlimbs from Tail_base; SpineF, the ears, Snout and Tail_base are axial.
 _REGISTRY = {"mouse18": MOUSE18}
 
 
-def get_skeleton(skeleton):
+@validate_params({"skeleton": [Skeleton, str]}, prefer_skip_nested_validation=True)
+def get_skeleton(skeleton: Skeleton | str) -> Skeleton:
     """Return a registered skeleton by name, or a given skeleton unchanged.
 
     Parameters
@@ -592,13 +626,9 @@ def get_skeleton(skeleton):
     """
     if isinstance(skeleton, Skeleton):
         return skeleton
-    if isinstance(skeleton, str):
-        if skeleton.lower() not in _REGISTRY:
-            raise ValueError(
-                f"Unknown skeleton {skeleton!r}; registered skeletons are "
-                f"{sorted(_REGISTRY)}."
-            )
-        return _REGISTRY[skeleton.lower()]
-    raise TypeError(
-        f"skeleton must be a Skeleton or a registered name, got {skeleton!r}."
-    )
+    if skeleton.lower() not in _REGISTRY:
+        raise ValueError(
+            f"Unknown skeleton {skeleton!r}; registered skeletons are "
+            f"{sorted(_REGISTRY)}."
+        )
+    return _REGISTRY[skeleton.lower()]
