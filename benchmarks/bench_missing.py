@@ -256,12 +256,11 @@ def figure(scores, distances):
 
 def experiment(settings, args):
     scores, distances, log = synthetic(settings, args)
-    tables = {"Clusters and identity": scores, "Embedding distances": distances}
+    tables = {"clusters and identity": scores, "embedding distances": distances}
     notes = []
     if args.oist and (DATA_DIR / "oist_mouse_mocap3d").is_dir():
         own, summary, oist_log = oist(settings, args)
-        tables.update({"OIST frames with an embedding of their own": own,
-                       "OIST clusters": summary})
+        tables.update({"oist own embeddings": own, "oist clusters": summary})
         log += oist_log
     elif args.oist:
         notes.append(f"OIST part skipped: {DATA_DIR / 'oist_mouse_mocap3d'} not found.")

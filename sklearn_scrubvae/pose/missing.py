@@ -12,10 +12,10 @@ from .skeleton import Skeleton, get_skeleton
 def count_unusable_frames(poses, skeleton, max_gap=10, groups=None, frames=None):
     """Frames that each keypoint leaves unusable after short gaps are filled.
 
-    A frame is unusable when a keypoint is still missing after runs of at
-    most ``max_gap`` missing frames are interpolated within each recording
-    (the rule of the skeleton mode of ``ScrubbedCVAE``). A frame missing two
-    keypoints counts for both.
+    A frame is unusable, when every keypoint is required (``ScrubbedCVAE``
+    with ``min_keypoints=1.0``), if a keypoint is still missing after runs
+    of at most ``max_gap`` missing frames are interpolated within each
+    recording. A frame missing two keypoints counts for both.
 
     Parameters
     ----------
