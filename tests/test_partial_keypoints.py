@@ -233,5 +233,6 @@ def test_lost_points_keep_clusters_scrubbing_and_embeddings(bench_missing, seed)
         column = f"ARI ({coverage} missing frames)"
         assert gappy[column] >= complete[column] - 0.05, (coverage, scores[column].to_dict())
         assert gappy["own embedding"] > 0.95
-        assert gappy["QDA acc"] <= max(complete["QDA acc"] + 0.05, (1 + complete["chance"]) / 2)
+        assert gappy["QDA acc"] <= complete["QDA acc"] + 0.05  # the scrubbing target:
+        assert gappy["QDA acc"] <= (1 + complete["chance"]) / 2  # below halfway to 1
     assert (distances["same / random"] < 0.5).all(), distances.to_dict("records")
