@@ -165,7 +165,7 @@ def synthetic(settings, args):
         log += runner.log
         valid = estimator.valid_frames(X, groups=groups)
         labels = kmeans_labels(Z, valid, n_behaviors, args.seed)
-        identity = probe_scores(Z[valid], table[["animal"]][valid], ("qda", "logistic"),
+        identity = probe_scores(Z[valid], table[["animal"]][valid], ("logistic", "qda"),
                                 folds[valid], step, args.seed)
         row = {"model": name, "frames missing a keypoint": affected[name].mean(),
                "own embedding": valid.mean(), "ARI (all frames)": ari(labels, behavior, valid)}

@@ -270,8 +270,8 @@ class SkeletonInput:
     def fit(self, X, groups=None, window=1):
         """Learn scales (and the mean body shape) from poses ``X`` (n_frames, n_keypoints, 3)."""
         n_keypoints = self.skeleton.n_keypoints
-        self.n_required_ = max(required_count(self.min_keypoints, n_keypoints, "keypoints"), 2)
-        self.n_required_ = min(self.n_required_, n_keypoints)
+        required = required_count(self.min_keypoints, n_keypoints, "keypoints")
+        self.n_required_ = min(max(required, 2), n_keypoints)  # two place the body shape
         if self.masked:
             step = max(len(X) // 100_000, 1)  # the mean shape needs no more frames
             self.mean_pose_ = compute_mean_pose(np.asarray(X[::step]), self.skeleton)
