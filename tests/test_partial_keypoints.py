@@ -213,26 +213,28 @@ def bench_missing():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_lost_points_keep_clusters_scrubbing_and_embeddings(bench_missing, seed):
-    """Synthetic mice losing a hind-limb point (30% and 60% of frames) and the tail base:
-    behaviour clusters on the affected frames stay within 0.05 ARI of the complete-data
-    model's, identity scrubbing still reaches its target, and removing the ankle moves a
-    frame's embedding much less than the typical distance between frames."""
+def test_lost_points_keep_clusters_scrubbing_and_embeddings(bench_missing):
+    """Synthetic mice losing a hind-limb point (30% and 60% of frames) and the tail base,
+    three seeds of the benchmark's quick mode: on the frames that miss a keypoint,
+    behaviour clusters stay within 0.05 ARI of the complete-data models' (mean over seeds:
+    models that differ only in their initialisation differ by about 0.1 at this budget),
+    identity scrubbing still reaches its target, and removing the ankle moves a frame's
+    embedding much less than the typical distance between frames."""
     from argparse import Namespace
 
     from _common import MODES
 
-    settings = MODES["quick"].__class__(**{
-        **vars(MODES["quick"]), "n_frames": 900, "n_components": 8, "hidden_channels": (16, 32)})
-    scores, distances, _ = bench_missing.synthetic(settings, Namespace(seed=seed, device="cpu"))
-    scores = scores.set_index("model")
+    runs = [bench_missing.synthetic(MODES["quick"], Namespace(seed=seed, device="cpu"))
+            for seed in (0, 1, 2)]
+    scores = pd.concat([run[0] for run in runs]).groupby("model").mean()
     complete = scores.loc["complete"]
     for coverage in ("30%", "60%"):
         gappy = scores.loc[f"{coverage} missing"]
         column = f"ARI ({coverage} missing frames)"
-        assert gappy[column] >= complete[column] - 0.05, (coverage, scores[column].to_dict())
-        assert gappy["own embedding"] > 0.95
-        assert gappy["QDA acc"] <= complete["QDA acc"] + 0.05  # the scrubbing target:
-        assert gappy["QDA acc"] <= (1 + complete["chance"]) / 2  # below halfway to 1
+        assert gappy[column] >= complete[column] - 0.05, scores[column].to_dict()
+        assert gappy["own embedding"] == 1.0
+        assert gappy["QDA acc"] <= complete["QDA acc"] + 0.05, scores["QDA acc"].to_dict()
+    for run_scores, _, _ in runs:  # and every model stays below halfway between chance and 1
+        assert (run_scores["QDA acc"] <= (1 + run_scores["chance"]) / 2).all()
+    distances = pd.concat([run[1] for run in runs])
     assert (distances["same / random"] < 0.5).all(), distances.to_dict("records")
