@@ -20,7 +20,7 @@ from ._frames.coverage import (
     warn_unordered_index,
 )
 from ._frames.inputs import FeatureInput, SkeletonInput
-from ._frames.nuisance import fit_nuisance, model_nuisance
+from ._frames.nuisance import check_conditional, fit_nuisance, model_nuisance
 from ._frames.tables import Table
 from ._frames.validation import check_frames, check_latent
 from ._frames.windows import WindowPlan, chunk_plans
@@ -100,14 +100,18 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Pose mode: egocentric alignment of each window on its centre frame;
         "midfwd" translates the root to the origin (x, y) and turns the
         centre frame to face +x, "x360" only translates (keeps heading).
+    min_keypoints : int or float, default=0.5
+        Keypoints (generic mode: features) a usable frame needs, as a count
+        or a fraction of all (float); at least 2 in pose mode. Missing ones
+        are imputed, the encoder also sees a presence mask and the loss
+        scores observed ones only; 1.0 requires all, without a mask.
     max_gap : int, default=10
         Pose mode: gaps of at most this many frames are linearly
-        interpolated; windows touching longer gaps are left out of training
-        and get NaN embeddings.
+        interpolated before ``min_keypoints`` is applied.
     max_displacement : float or None, default=None
         Pose mode: frames whose mean keypoint displacement since the
-        previous frame exceeds it are treated as tracking errors (left out
-        like gaps). None keeps all frames.
+        previous frame exceeds it are treated as tracking errors
+        (unusable). None keeps all frames.
     unusable_frames : {"nearest", "nan"}, default="nearest"
         What :meth:`transform` returns for a frame whose window touches
         unusable frames (long gaps, tracking errors): "nearest" gives it the
@@ -254,6 +258,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         "scrubber_params": [dict, None],
         "skeleton": [str, Skeleton, None],
         "alignment": [StrOptions({"midfwd", "x360"})],
+        "min_keypoints": [Interval(numbers.Integral, 1, None, closed="left"),
+                          Interval(numbers.Real, 0, 1, closed="right")],
         "max_gap": [Interval(numbers.Integral, 0, None, closed="left")],
         "max_displacement": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "unusable_frames": [StrOptions({"nearest", "nan"})],
@@ -297,6 +303,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         scrubber_params=None,
         skeleton=None,
         alignment="midfwd",
+        min_keypoints=0.5,
         max_gap=10,
         max_displacement=None,
         unusable_frames="nearest",
@@ -336,6 +343,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.scrubber_params = scrubber_params
         self.skeleton = skeleton
         self.alignment = alignment
+        self.min_keypoints = min_keypoints
         self.max_gap = max_gap
         self.max_displacement = max_displacement
         self.unusable_frames = unusable_frames
@@ -457,10 +465,11 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         """Which frames have an embedding of their own.
 
         A frame's embedding is its own when its window, clipped to its
-        recording, touches no unusable frame (a keypoint still missing after
-        gap filling, a tracking error). Other frames get a bridged embedding
-        or NaN from :meth:`transform` (see ``unusable_frames``); leave them
-        out of statistics that must not mix in their neighbours.
+        recording, touches no unusable frame (fewer than ``min_keypoints``
+        keypoints after gap filling, a tracking error, a NaN nuisance). Others
+        get a bridged embedding or NaN from :meth:`transform` (see
+        ``unusable_frames``); leave them out of statistics that must not mix
+        in their neighbours.
 
         Parameters
         ----------
@@ -517,11 +526,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         n = Z.shape[0]
         ok = ~np.isnan(Z).any(axis=1)
         if self.conditional:
-            if nuisance is None:
-                raise ValueError(
-                    "This model is conditional: decoding needs the nuisance table "
-                    "(pass nuisance=...)."
-                )
+            check_conditional(nuisance, "decoding", "nuisance=...")
             ok &= ~self.nuisance_encoder_.missing_rows(nuisance, n)
         decoder_input, _ = model_nuisance(
             self.nuisance_encoder_, nuisance if self.conditional else None, n,
@@ -556,11 +561,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         table = nuisance if nuisance is not None else y
         frames, plan, _ = self._plan(X, table, groups, stride=1)
         plan.check_windows()
-        if self.conditional and table is None:
-            raise ValueError(
-                "This model is conditional: scoring needs the nuisance table (pass y or "
-                "nuisance=...)."
-            )
+        if self.conditional:
+            check_conditional(table, "scoring", "y or nuisance=...")
         dataset = self._dataset(frames, plan, plan.centers, table)
         self.net_.generator = make_generator(draw_seed(self.random_state), self.device_)
         try:
@@ -580,8 +582,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         return self.net_.history
 
     def __setstate__(self, state):
-        # skorch maps the module to the CPU when CUDA is missing on load;
-        # follow it, so a model trained on a GPU runs on a CPU-only machine.
+        # skorch loads on the CPU when CUDA is missing: follow it (GPU models run on CPUs).
         super().__setstate__(state)
         if "net_" in state:
             self.device_ = torch.device(self.net_.device)
@@ -626,8 +627,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.nuisance_columns_ = self.nuisance_encoder_.columns_
         if self.nuisance is None:
             warn_all_columns(self.nuisance_columns_, self.scrubbers_)
-        inputs = FeatureInput() if self.skeleton_ is None else SkeletonInput(
-            self.skeleton_, self.alignment, self.max_gap, self.max_displacement
+        inputs = FeatureInput(self.min_keypoints) if self.skeleton_ is None else SkeletonInput(
+            self.skeleton_, self.alignment, self.max_gap, self.max_displacement, self.min_keypoints
         )
         self.input_ = inputs.fit(X, groups=groups, window=self.window)
 

@@ -40,6 +40,9 @@ _RESUMABLE = {
     "on_divergence",
 }
 _OBJECT_CLASSES = {cls.__name__: cls for cls in (FeatureInput, SkeletonInput, NuisanceEncoder)}
+# Parameters added since the first file format, with the value that gives
+# the behaviour of files written before them.
+_ADDED_PARAMS = {"min_keypoints": 1.0}
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -117,7 +120,7 @@ def load_estimator(cls, path, device=None):
         The training history.
     """
     document, state = read_model_file(path)
-    estimator = cls(**decode_value(document["params"]))
+    estimator = cls(**{**_ADDED_PARAMS, **decode_value(document["params"])})
     vars(estimator).update(decode_value(document["fitted"]))
     if device is None:
         try:

@@ -62,6 +62,18 @@ EXPECTED = {
         "speed.csv": (CLUSTERING_MODELS, CLUSTER_SCORES),
         "heading.csv": (CLUSTERING_MODELS, CLUSTER_SCORES),
     },
+    "missing": {
+        "clusters_and_identity.csv": (
+            ["complete", "30% missing", "60% missing"],
+            ["frames missing a keypoint", "own embedding", "ARI (all frames)",
+             "ARI (30% missing frames)", "ARI (60% missing frames)", *ACCURACY],
+        ),
+        "embedding_distances.csv": (
+            ["30% missing", "60% missing"],
+            ["same frame", "random pairs", "consecutive frames", "same / random",
+             "same / consecutive"],
+        ),
+    },
 }
 
 

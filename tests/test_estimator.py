@@ -235,11 +235,12 @@ def test_infinite_X_is_rejected():
         ScrubbedCVAE(**TINY).fit(X, table)
 
 
-def test_nan_rows_of_X_are_unusable_frames():
+@pytest.mark.parametrize("min_keypoints, lost", [(1.0, [1]), (0.5, [0, 1, 2])])
+def test_frames_missing_too_many_features_are_unusable(min_keypoints, lost):
     X, table, _ = make_frames()
     clean = ScrubbedCVAE(**TINY).fit(X, table)
-    X[100, 1] = np.nan
-    est = ScrubbedCVAE(unusable_frames="nan", **TINY).fit(X, table)
+    X[100, lost] = np.nan  # 1 of 4 features: too few for 1.0; 3 of 4: too few for 0.5
+    est = ScrubbedCVAE(unusable_frames="nan", min_keypoints=min_keypoints, **TINY).fit(X, table)
     assert est.n_windows_dropped_ == clean.n_windows_dropped_ + TINY["window"]
     valid = est.valid_frames(X)
     half = TINY["window"] // 2

@@ -28,7 +28,8 @@ def pose_model(**params):
     return ScrubbedCVAE(**{**defaults, **params})
 
 
-def with_gap(poses, keypoint=3, frames=slice(100, 160)):
+def with_gap(poses, keypoint=slice(None), frames=slice(100, 160)):
+    """Poses with the whole body (or one keypoint) lost over ``frames``."""
     poses = poses.copy()
     poses[frames, keypoint] = np.nan
     return poses
@@ -82,7 +83,7 @@ def test_many_dropped_windows_warn_with_the_keypoint(mice):
     gappy[::12, 5] = np.nan  # spread one-frame gaps: interpolated, harmless
     gappy[np.arange(len(gappy)) % 40 < 15, 7] = np.nan  # 15-frame gaps every 40 frames
     with pytest.warns(UserWarning, match=r"training windows \(\d+%\) touch") as record:
-        est = pose_model().fit(gappy, table, groups=groups)
+        est = pose_model(min_keypoints=1.0).fit(gappy, table, groups=groups)  # every keypoint
     (message,) = [str(w.message) for w in record if "training windows" in str(w.message)]
     name = est.skeleton_.keypoint_names[7]
     assert repr(name) in message
@@ -200,7 +201,18 @@ def test_no_complete_frame_names_the_keypoint(mice):
     lost[:, 11] = np.nan
     name = MOUSE18.keypoint_names[11]
     with pytest.raises(ValueError, match=rf"No frame has every keypoint.*'{name}' \(100% of frames\)"):
+        pose_model(min_keypoints=1.0).fit(lost, table, groups=groups)
+    with pytest.raises(ValueError, match=rf"'{name}'\] are never present"):
         pose_model().fit(lost, table, groups=groups)
+    # Every keypoint is seen beside the root and front, but never more than 8 at once.
+    core = [MOUSE18.root, MOUSE18.front]
+    others = [k for k in range(18) if k not in core]
+    most = np.full_like(poses, np.nan)
+    for block, start in enumerate(range(0, len(poses), 50)):
+        kept = core + others[(block % 3) * 6:(block % 3) * 6 + 6]
+        most[start:start + 50, kept] = poses[start:start + 50, kept]
+    with pytest.raises(ValueError, match=r"No frame has 9 of the 18 keypoints.*lower min_keypoints"):
+        pose_model().fit(most, table, groups=groups)
 
 
 def test_2d_poses_in_skeleton_mode_point_to_the_aligner(mice):

@@ -27,6 +27,8 @@ CASES = {
         pose.count_unusable_frames, {"poses": POSES, "skeleton": "mouse18"}
     ),
     "missing_report": (pose.missing_report, {"poses": POSES, "skeleton": "mouse18"}),
+    "compute_mean_pose": (pose.compute_mean_pose, {"poses": POSES, "skeleton": "mouse18"}),
+    "impute_keypoints": (pose.impute_keypoints, {"poses": POSES, "mean_pose": POSES[0]}),
     "inverse_kinematics": (pose.inverse_kinematics, {"poses": POSES}),
     "forward_kinematics": (
         pose.forward_kinematics,

@@ -191,11 +191,14 @@ def test_batched_transform_and_decoding_equal_the_module_on_each_window():
     est.fit(X, table, groups=groups)
     frames, _ = est.input_.frames(X)
     start, stop = compute_segments(len(X), groups)
-    windows = np.stack([naive_window(frames["features"], c, start[c], stop[c], 5)
-                        for c in range(len(X))])
+    windows = {  # every per-frame input, the presence mask included
+        name: torch.as_tensor(np.stack([naive_window(value, c, start[c], stop[c], 5)
+                                        for c in range(len(X))]))
+        for name, value in frames.items()
+    }
     module = est.module_.eval()
     with torch.no_grad():
-        mu = module.encode({"features": torch.as_tensor(windows)})[0]
+        mu = module.encode(windows)[0]
         encoded, _ = est.nuisance_encoder_.transform(table, len(X))
         decoded = module.decode(mu, torch.as_tensor(encoded))
     Z = est.transform(X, groups=groups)

@@ -92,8 +92,8 @@ def warn_bridged(n_bridged, n_frames, n_left):
         return
     message = (
         f"{n_bridged} of {n_frames} frames ({n_bridged / n_frames:.1%}) have a window that "
-        "touches unusable frames (long gaps, tracking errors or NaN nuisance); they were "
-        "given the embedding of the nearest usable frame of their recording. "
+        "touches unusable frames (too few keypoints, tracking errors or NaN nuisance); they "
+        "were given the embedding of the nearest usable frame of their recording. "
         "ScrubbedCVAE.valid_frames(X, groups=...) marks them; unusable_frames='nan' returns "
         "NaN rows instead."
     )
@@ -138,9 +138,9 @@ def warn_dropped_windows(plan, *, poses=None, skeleton=None, max_gap=None, group
     warnings.warn(
         f"{n_dropped} of {n_windows} training windows ({n_dropped / n_windows:.0%}) touch "
         f"unusable frames and were left out. Main causes: {reason}. "
-        "sklearn_scrubvae.pose.missing_report shows the gaps per keypoint; consider "
-        "dropping the worst keypoints from the skeleton, a larger max_gap or a smaller "
-        "window.",
+        "sklearn_scrubvae.pose.missing_report shows the gaps per keypoint; consider a "
+        "lower min_keypoints, dropping the worst keypoints from the skeleton, a larger "
+        "max_gap or a smaller window.",
         UserWarning,
         stacklevel=3,
     )

@@ -5,11 +5,15 @@ much larger than memory: only one chunk of X is read and converted at a
 time, and the float32 frames are written into preallocated arrays.
 """
 
+import numbers
+
 import numpy as np
 
 from ..pose import (
+    compute_mean_pose,
     compute_tracking_errors,
     forward_kinematics,
+    impute_keypoints,
     interpolate_gaps,
     inverse_kinematics,
 )
@@ -42,6 +46,31 @@ def iter_chunks(n_frames, pad=0, chunk_size=None):
         yield max(begin - pad, 0), begin, end, min(end + pad, n_frames)
 
 
+def required_count(min_keypoints, n_parts, noun):
+    """How many of ``n_parts`` keypoints (or features) a usable frame needs.
+
+    Parameters
+    ----------
+    min_keypoints : int or float
+        A count (int), or a fraction in (0, 1] of ``n_parts`` (float,
+        rounded up), as scikit-learn's ``max_features``.
+    n_parts : int
+    noun : str
+        What is counted, for the error message.
+
+    Returns
+    -------
+    count : int in [1, n_parts]
+    """
+    if isinstance(min_keypoints, numbers.Integral):
+        if min_keypoints > n_parts:
+            raise ValueError(
+                f"min_keypoints={min_keypoints} but the frames have only {n_parts} {noun}."
+            )
+        return int(min_keypoints)
+    return max(int(np.ceil(min_keypoints * n_parts - 1e-9)), 1)
+
+
 def side_by_side(n_frames, shapes):
     """Per-frame float32 arrays that are column blocks of one matrix.
 
@@ -72,14 +101,31 @@ def side_by_side(n_frames, shapes):
 class FeatureInput:
     """Generic continuous features, standardised per feature.
 
-    A frame with a NaN feature is unusable: windows touching it are left
-    out of training and get no embedding of their own.
+    NaN marks a missing feature. A frame with fewer than ``min_keypoints``
+    features present is unusable: windows touching it are left out of
+    training and get no embedding of their own. When frames may miss
+    features, a missing feature is given its mean and the frames carry a
+    ``"present"`` mask (1 observed, 0 missing) for the network.
+
+    Parameters
+    ----------
+    min_keypoints : int or float, default=1.0
+        Features a usable frame needs: a count, or a fraction of all (see
+        :func:`required_count`); 1.0 needs every feature.
 
     Attributes
     ----------
     mean_, scale_ : ndarray of shape (n_features,)
         Standardisation learnt in :meth:`fit`.
+    n_required_ : int or None
+        Features a usable frame needs; None (models saved before it
+        existed) means all, without a mask.
     """
+
+    n_required_ = None
+
+    def __init__(self, min_keypoints=1.0):
+        self.min_keypoints = min_keypoints
 
     def fit(self, X, groups=None, window=1):
         """Learn per-feature mean and scale of ``X`` (n_frames, n_features).
@@ -98,7 +144,13 @@ class FeatureInput:
         squares = sum(np.nansum((X[b:e] - self.mean_) ** 2, axis=0) for _, b, e, _ in chunks)
         scale = np.sqrt(squares / counts)
         self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.n_required_ = required_count(self.min_keypoints, len(self.mean_), "features")
         return self
+
+    @property
+    def masked(self):
+        """Whether frames may miss features, and carry a ``"present"`` mask."""
+        return self.n_required_ is not None and self.n_required_ < len(self.mean_)
 
     def frames(self, X, groups=None):
         """Model inputs per frame.
@@ -112,17 +164,23 @@ class FeatureInput:
         -------
         frames : dict
             ``"features"``: float32 array of shape (n_frames, n_features),
-            zeros in unusable frames.
+            zero (the mean) where missing and in unusable frames; when
+            :attr:`masked`, ``"present"`` of the same shape, 1 where observed.
         valid : ndarray of bool, shape (n_frames,)
-            Frames without NaN.
+            Frames with enough features present.
         """
-        features = np.empty(X.shape, np.float32)
+        names = ("features", "present") if self.masked else ("features",)
+        frames = side_by_side(len(X), {name: X.shape[1:] for name in names})
         valid = np.empty(len(X), dtype=bool)
+        required = X.shape[1] if self.n_required_ is None else self.n_required_
         for _, begin, end, _ in iter_chunks(len(X)):
             chunk = (X[begin:end] - self.mean_) / self.scale_
-            valid[begin:end] = ~np.isnan(chunk).any(axis=1)
-            features[begin:end] = np.nan_to_num(chunk, nan=0.0)
-        return {"features": features}, valid
+            present = ~np.isnan(chunk)
+            valid[begin:end] = usable = present.sum(axis=1) >= required
+            frames["features"][begin:end] = np.where(usable[:, None], np.nan_to_num(chunk), 0.0)
+            if self.masked:
+                frames["present"][begin:end] = present & usable[:, None]
+        return frames, valid
 
     @property
     def frame_shape(self):
@@ -134,7 +192,7 @@ class FeatureInput:
 
     def representation_params(self):
         """The network representation of these inputs, as plain values."""
-        return {"kind": "features", "n_features": len(self.mean_)}
+        return {"kind": "features", "n_features": len(self.mean_), "masked": self.masked}
 
     def log_det_jacobian(self, window):
         """Log-density correction from standardised to original units, per window."""
@@ -157,9 +215,14 @@ class FeatureInput:
 class SkeletonInput:
     """Keypoint poses turned into joint rotations, root and bone lengths.
 
-    Short gaps (at most ``max_gap`` frames) are interpolated per recording;
-    frames still missing a keypoint, and optionally frames flagged as
-    tracking errors, are unusable, and windows touching them are left out.
+    Short gaps (at most ``max_gap`` frames) are interpolated per recording.
+    A frame with fewer than ``min_keypoints`` keypoints present (at least
+    two), and optionally a frame flagged as a tracking error, is unusable,
+    and windows touching it are left out. When frames may miss keypoints,
+    the missing ones are imputed by fitting the mean body shape (turned and
+    translated) to those present, bones touching them take their median
+    length, and the frames carry a ``"present"`` mask (1 observed, 0
+    missing) for the network.
 
     Parameters
     ----------
@@ -172,6 +235,9 @@ class SkeletonInput:
     max_displacement : float or None
         Frames whose mean keypoint displacement since the previous frame
         exceeds it are treated as tracking errors; None keeps all.
+    min_keypoints : int or float, default=1.0
+        Keypoints a usable frame needs: a count, or a fraction of all (see
+        :func:`required_count`); 1.0 needs every keypoint.
 
     Attributes
     ----------
@@ -181,22 +247,42 @@ class SkeletonInput:
     length_scale_ : float
         Median bone length; divides bone lengths and keypoint positions.
     reference_bone_lengths_ : ndarray of shape (n_keypoints,)
-        Median bone lengths, used to pose decoded rotations.
+        Median bone lengths, used to pose decoded rotations and for bones
+        touching a missing keypoint.
+    n_required_ : int or None
+        Keypoints a usable frame needs; None (models saved before it
+        existed) means all, without a mask.
+    mean_pose_ : ndarray of shape (n_keypoints, 3) or None
+        Mean body shape that places missing keypoints (see
+        :func:`~sklearn_scrubvae.pose.compute_mean_pose`); None when every
+        keypoint is required.
     """
 
-    def __init__(self, skeleton, alignment, max_gap, max_displacement):
+    n_required_ = None
+    mean_pose_ = None
+
+    def __init__(self, skeleton, alignment, max_gap, max_displacement, min_keypoints=1.0):
         self.skeleton = skeleton
         self.alignment = alignment
         self.max_gap = max_gap
         self.max_displacement = max_displacement
+        self.min_keypoints = min_keypoints
 
     def fit(self, X, groups=None, window=1):
-        """Learn scales from poses ``X`` (n_frames, n_keypoints, 3)."""
+        """Learn scales (and the mean body shape) from poses ``X`` (n_frames, n_keypoints, 3)."""
+        n_keypoints = self.skeleton.n_keypoints
+        required = required_count(self.min_keypoints, n_keypoints, "keypoints")
+        self.n_required_ = min(max(required, 2), n_keypoints)  # two place the body shape
+        if self.masked:
+            step = max(len(X) // 100_000, 1)  # the mean shape needs no more frames
+            self.mean_pose_ = compute_mean_pose(np.asarray(X[::step]), self.skeleton)
+            # bones touching a missing keypoint come out NaN until their median is known
+            self.reference_bone_lengths_ = np.full(n_keypoints, np.nan)
         frames, valid = self.frames(X, groups, names=("root", "bone_lengths"))
         if not valid.any():
-            raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups)
-        bones = frames["bone_lengths"][valid]
-        self.reference_bone_lengths_ = np.median(bones, axis=0)
+            raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups,
+                                          n_required=self.n_required_)
+        self.reference_bone_lengths_ = np.nanmedian(frames["bone_lengths"][valid], axis=0)
         non_root = np.delete(self.reference_bone_lengths_, self.skeleton.root)
         self.length_scale_ = float(np.median(non_root)) or 1.0
         half = window // 2
@@ -209,6 +295,11 @@ class SkeletonInput:
         rms = float(np.sqrt(np.mean(moves**2))) if len(moves) else 0.0
         self.root_scale_ = rms if rms > 1e-6 * self.length_scale_ else self.length_scale_
         return self
+
+    @property
+    def masked(self):
+        """Whether frames may miss keypoints, and carry a ``"present"`` mask."""
+        return self.n_required_ is not None and self.n_required_ < self.skeleton.n_keypoints
 
     @property
     def frame_shape(self):
@@ -238,15 +329,16 @@ class SkeletonInput:
         groups : array-like of shape (n_frames,), default=None
             Recording id per frame (gaps are filled within recordings).
         names : tuple of str, default=None
-            Inputs to return; None returns all four.
+            Inputs to return; None returns all.
 
         Returns
         -------
         frames : dict
             ``"rot6d"`` (n_frames, n_keypoints, 6), ``"root"``
-            (n_frames, 3), ``"bone_lengths"`` (n_frames, n_keypoints) and
-            ``"keypoints"`` (n_frames, n_keypoints, 3, relative to the root),
-            float32, zero on unusable frames.
+            (n_frames, 3), ``"bone_lengths"`` (n_frames, n_keypoints),
+            ``"keypoints"`` (n_frames, n_keypoints, 3, relative to the root)
+            and, when :attr:`masked`, ``"present"`` (n_frames, n_keypoints),
+            1 where a keypoint is observed; float32, zero on unusable frames.
         valid : ndarray of bool, shape (n_frames,)
             Frames usable in a window.
         """
@@ -256,8 +348,10 @@ class SkeletonInput:
             "root": (3,),
             "bone_lengths": (n_keypoints,),
             "keypoints": (n_keypoints, 3),
+            "present": (n_keypoints,),
         }
-        names = tuple(shapes) if names is None else names
+        if names is None:
+            names = tuple(shapes) if self.masked else tuple(shapes)[:-1]
         frames = side_by_side(n_frames, {name: shapes[name] for name in names})
         valid = np.empty(n_frames, bool)
         groups = None if groups is None else np.asarray(groups)
@@ -274,20 +368,35 @@ class SkeletonInput:
     def _chunk_frames(self, X, groups):
         """All model inputs and usable-frame flags of a chunk of poses."""
         poses = interpolate_gaps(X, max_gap=self.max_gap, groups=groups)
-        valid = np.isfinite(poses).all(axis=(1, 2))
+        present = np.isfinite(poses).all(axis=2)
+        required = self.skeleton.n_keypoints if self.n_required_ is None else self.n_required_
+        valid = present.sum(axis=1) >= required
         if self.max_displacement is not None:
             valid &= ~compute_tracking_errors(poses, self.max_displacement, groups=groups)
+        if self.masked:
+            poses = impute_keypoints(poses, self.mean_pose_)
         rot6d, root, bone_lengths = inverse_kinematics(poses, self.skeleton)
+        if self.masked:
+            known = self._known_bones(present)
+            bone_lengths = np.where(known, bone_lengths, self.reference_bone_lengths_)
         frames = {
             "rot6d": rot6d,
             "root": root,
             "bone_lengths": bone_lengths,
             "keypoints": poses - root[:, None],
+            "present": present,
         }
         return {
             name: np.where(_broadcast(valid, value), value, 0.0)
             for name, value in frames.items()
         }, valid
+
+    def _known_bones(self, present):
+        """Bones (n_frames, n_keypoints) whose two ends are observed (the root's: always)."""
+        parents = np.asarray(self.skeleton.parents)
+        known = present & present[:, np.maximum(parents, 0)]
+        known[:, self.skeleton.root] = True
+        return known
 
     def representation_params(self):
         """The network representation of these inputs, as plain values."""
@@ -297,6 +406,7 @@ class SkeletonInput:
             "alignment": self.alignment,
             "root_scale": self.root_scale_,
             "length_scale": self.length_scale_,
+            "masked": self.masked,
         }
 
     def log_det_jacobian(self, window):

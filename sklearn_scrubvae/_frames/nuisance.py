@@ -299,6 +299,23 @@ def fit_nuisance(table, n_frames, *, columns, scrubber, categorical_only, needed
     return encoder, scrubbers
 
 
+def check_conditional(table, task, how):
+    """Raise a ValueError when a conditional model must ``task`` without a nuisance table.
+
+    Parameters
+    ----------
+    table : DataFrame, array-like or None
+    task : str
+        What needs the table, e.g. "decoding".
+    how : str
+        How to pass it, e.g. "nuisance=...".
+    """
+    if table is None:
+        raise ValueError(
+            f"This model is conditional: {task} needs the nuisance table (pass {how})."
+        )
+
+
 def model_nuisance(encoder, table, n_frames, *, conditional, scrubbed):
     """Decoder input and scrubber targets of a nuisance table.
 

@@ -5,7 +5,9 @@ A *spec* is a dict of plain values: the estimator's hyper-parameters
 
 - ``"representation"``: the input representation, ``{"kind": "features",
   "n_features": int}`` or ``{"kind": "skeleton", "skeleton": Skeleton,
-  "alignment": str, "root_scale": float, "length_scale": float}``;
+  "alignment": str, "root_scale": float, "length_scale": float}``, each
+  with an optional ``"masked": bool`` (frames carry a ``"present"`` mask;
+  default False);
 - ``"nuisance_dim"``: width of the decoder's nuisance input;
 - ``"scrubbers"``: ``{key: {"name": str, "n_outputs": int, "categorical":
   bool}}``, one entry per scrubbed column (keys from :func:`scrubber_key`).
@@ -75,10 +77,12 @@ def scrubber_options(name, spec):
 
 def make_representation(kind, **values):
     """The torch input representation described by ``spec["representation"]``."""
+    masked = values.get("masked", False)
     if kind == "features":
-        return FeatureRepresentation(values["n_features"])
+        return FeatureRepresentation(values["n_features"], masked)
     return SkeletonRepresentation(
-        values["skeleton"], values["alignment"], values["root_scale"], values["length_scale"]
+        values["skeleton"], values["alignment"], values["root_scale"], values["length_scale"],
+        masked,
     )
 
 

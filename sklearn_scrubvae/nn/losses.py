@@ -23,18 +23,27 @@ def gaussian_kl(mu, scale_tril):
     return 0.5 * (trace + mu.pow(2).sum(dim=1) - mu.shape[1] - log_det)
 
 
-def gaussian_nll(prediction, target):
+def gaussian_nll(prediction, target, observed=None):
     """Negative log-likelihood of ``target`` under N(prediction, I), per sample.
 
     Parameters
     ----------
     prediction, target : Tensor of shape (B, ...)
+    observed : Tensor broadcastable to (B, ...), default=None
+        1 where the target was observed, 0 where it is missing (left out
+        of the likelihood); None means everywhere.
 
     Returns
     -------
     nll : Tensor of shape (B,)
-        ``0.5 * squared error + 0.5 * log(2 pi)`` summed over all but the
-        first axis.
+        ``0.5 * squared error + 0.5 * log(2 pi)`` summed over the observed
+        values of each sample.
     """
-    sq = (prediction - target).pow(2).flatten(1)
-    return 0.5 * sq.sum(dim=1) + 0.5 * math.log(2 * math.pi) * sq.shape[1]
+    sq = (prediction - target).pow(2)
+    if observed is None:
+        sq = sq.flatten(1)
+        return 0.5 * sq.sum(dim=1) + 0.5 * math.log(2 * math.pi) * sq.shape[1]
+    observed = observed.to(sq.dtype).expand_as(sq).flatten(1)
+    return 0.5 * (sq.flatten(1) * observed).sum(dim=1) + 0.5 * math.log(
+        2 * math.pi
+    ) * observed.sum(dim=1)

@@ -50,8 +50,13 @@ class ScrubbedVAE(nn.Module):
         self.representation = representation
         self.conditional = conditional
         n_channels = representation.n_channels
-        self.encoder = ConvEncoder(
-            n_channels, window, n_components, hidden_channels, kernel_size, covariance
+        self.encoder = ConvEncoder(  # the inputs may carry a presence mask
+            representation.n_inputs,
+            window,
+            n_components,
+            hidden_channels,
+            kernel_size,
+            covariance,
         )
         decoder_in = n_components + (nuisance_dim if conditional else 0)
         self.decoder = ConvDecoder(

@@ -13,17 +13,32 @@ class FeatureRepresentation(nn.Module):
     The encoder sees the window as it is; the reconstruction error is the
     Gaussian negative log-likelihood with unit variance in standardised units.
 
+    With ``masked``, frames also carry ``"present"`` (1 where a feature was
+    observed): the encoder sees it next to the features (missing ones set
+    to their mean, 0) and the likelihood covers observed features only.
+
     Parameters
     ----------
     n_features : int
         Features per frame.
+    masked : bool, default=False
+        Whether frames carry a presence mask.
+
+    Attributes
+    ----------
+    n_channels : int
+        Channels per decoded frame (``n_features``).
+    n_inputs : int
+        Channels per encoded frame (doubled with the mask).
     """
 
     n_bounded = 0
 
-    def __init__(self, n_features):
+    def __init__(self, n_features, masked=False):
         super().__init__()
+        self.masked = masked
         self.n_channels = n_features
+        self.n_inputs = 2 * n_features if masked else n_features
 
     def inputs(self, frames):
         """Encoder input of a batch of windows.
@@ -31,17 +46,20 @@ class FeatureRepresentation(nn.Module):
         Parameters
         ----------
         frames : dict
-            ``frames["features"]`` of shape (B, window, n_features).
+            ``frames["features"]`` of shape (B, window, n_features), and
+            ``frames["present"]`` of the same shape when masked.
 
         Returns
         -------
-        x : Tensor of shape (B, window, n_features)
+        x : Tensor of shape (B, window, n_inputs)
         """
+        if self.masked:
+            return torch.cat([frames["features"], frames["present"]], dim=2)
         return frames["features"]
 
     def reconstruction_error(self, decoded, frames):
-        """Negative log-likelihood of the windows, shape (B,)."""
-        return gaussian_nll(decoded, frames["features"])
+        """Negative log-likelihood of the observed features of the windows, shape (B,)."""
+        return gaussian_nll(decoded, frames["features"], frames.get("present"))
 
 
 class SkeletonRepresentation(nn.Module):
@@ -58,6 +76,12 @@ class SkeletonRepresentation(nn.Module):
     forward kinematics of the decoded rotations with the window's own bone
     lengths and the root at the origin, plus that of the root trajectory.
 
+    With ``masked``, frames also carry ``"present"`` (B, T, K), 1 where a
+    keypoint was observed: the encoder sees it after the root, and the
+    likelihood covers observed keypoints only (the root trajectory where
+    the root was observed). Missing keypoints arrive imputed, bones
+    touching them with a typical length.
+
     Parameters
     ----------
     skeleton : Skeleton
@@ -68,14 +92,25 @@ class SkeletonRepresentation(nn.Module):
         Divides aligned root positions.
     length_scale : float
         Divides bone lengths (positions are scored in these units).
+    masked : bool, default=False
+        Whether frames carry a presence mask.
+
+    Attributes
+    ----------
+    n_channels : int
+        Channels per decoded frame (6 K + 3).
+    n_inputs : int
+        Channels per encoded frame (7 K + 3 with the mask).
     """
 
-    def __init__(self, skeleton, alignment, root_scale, length_scale):
+    def __init__(self, skeleton, alignment, root_scale, length_scale, masked=False):
         super().__init__()
         self.skeleton = skeleton
         self.alignment = alignment
+        self.masked = masked
         self.n_bounded = 6 * skeleton.n_keypoints
         self.n_channels = self.n_bounded + 3
+        self.n_inputs = self.n_channels + (skeleton.n_keypoints if masked else 0)
         self.register_buffer("root_scale", torch.tensor(float(root_scale)))
         self.register_buffer("length_scale", torch.tensor(float(length_scale)))
 
@@ -115,9 +150,10 @@ class SkeletonRepresentation(nn.Module):
         return rot6d, root / self.root_scale, keypoints / self.length_scale
 
     def inputs(self, frames):
-        """Encoder input (B, T, 6 K + 3) of gathered windows."""
+        """Encoder input (B, T, n_inputs) of gathered windows."""
         rot6d, root, _ = self.aligned(frames)
-        return torch.cat([rot6d.flatten(2), root], dim=2)
+        mask = [frames["present"]] if self.masked else []
+        return torch.cat([rot6d.flatten(2), root, *mask], dim=2)
 
     def split(self, decoded):
         """Decoded channels (B, T, 6 K + 3) -> rotations (B, T, K, 6), root (B, T, 3)."""
@@ -125,13 +161,17 @@ class SkeletonRepresentation(nn.Module):
         return rot6d, decoded[..., self.n_bounded :]
 
     def reconstruction_error(self, decoded, frames):
-        """Negative log-likelihood of keypoints and root trajectory, shape (B,)."""
+        """Negative log-likelihood of observed keypoints and root trajectory, shape (B,)."""
         _, root, keypoints = self.aligned(frames)
         rot6d_hat, root_hat = self.split(decoded)
         bones = frames["bone_lengths"] / self.length_scale
         origin = root.new_zeros(root.shape)
         keypoints_hat = forward_kinematics(rot6d_hat, origin, bones, self.skeleton)
-        return gaussian_nll(keypoints_hat, keypoints) + gaussian_nll(root_hat, root)
+        present = frames["present"][..., None] if self.masked else None
+        root_seen = None if present is None else present[:, :, self.skeleton.root]
+        return gaussian_nll(keypoints_hat, keypoints, present) + gaussian_nll(
+            root_hat, root, root_seen
+        )
 
 
 def _rotation_about_z(angle):

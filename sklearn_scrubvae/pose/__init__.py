@@ -18,7 +18,12 @@ from .features import (
 )
 from .gaps import interpolate_gaps
 from .kinematics import forward_kinematics, inverse_kinematics
-from .missing import count_unusable_frames, missing_report
+from .missing import (
+    compute_mean_pose,
+    count_unusable_frames,
+    impute_keypoints,
+    missing_report,
+)
 from .resample import resample_poses
 from .rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
 from .skeleton import MOUSE18, Skeleton, get_skeleton, match_keypoints
@@ -30,6 +35,7 @@ __all__ = [
     "align_egocentric",
     "compute_body_size",
     "compute_heading",
+    "compute_mean_pose",
     "compute_speed",
     "compute_tracking_errors",
     "count_unusable_frames",
@@ -37,6 +43,7 @@ __all__ = [
     "forward_kinematics",
     "get_skeleton",
     "heading_angle",
+    "impute_keypoints",
     "interpolate_gaps",
     "inverse_kinematics",
     "match_keypoints",

@@ -334,8 +334,8 @@ def warn_tracking_glitches(poses, groups=None):
     )
 
 
-def no_complete_frame_error(poses, skeleton, max_gap, groups=None):
-    """The error for poses in which no frame has every keypoint.
+def no_complete_frame_error(poses, skeleton, max_gap, groups=None, n_required=None):
+    """The error for poses in which no frame has enough keypoints.
 
     Parameters
     ----------
@@ -344,6 +344,8 @@ def no_complete_frame_error(poses, skeleton, max_gap, groups=None):
     max_gap : int
         Longest gap that was interpolated.
     groups : array-like of shape (n_frames,), default=None
+    n_required : int or None, default=None
+        Keypoints a frame needs; None means every keypoint.
 
     Returns
     -------
@@ -355,10 +357,15 @@ def no_complete_frame_error(poses, skeleton, max_gap, groups=None):
     named = ", ".join(
         f"{name!r} ({count / len(poses):.0%} of frames)" for name, count in counts.items()
     )
+    n_keypoints = skeleton.n_keypoints
+    if n_required is None or n_required >= n_keypoints:
+        needed, remedy = "every keypoint", ""
+    else:
+        needed, remedy = f"{n_required} of the {n_keypoints} keypoints", ", lower min_keypoints"
     return ValueError(
-        f"No frame has every keypoint present after filling gaps of up to max_gap={max_gap} "
+        f"No frame has {needed} present after filling gaps of up to max_gap={max_gap} "
         f"frames. Missing most often: {named}. Check the skeleton's keypoint order, "
-        "drop these keypoints from the skeleton, or raise max_gap "
+        f"drop these keypoints from the skeleton{remedy} or raise max_gap "
         "(sklearn_scrubvae.pose.missing_report shows the gaps)."
     )
 

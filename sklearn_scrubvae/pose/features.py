@@ -7,8 +7,9 @@ consecutive frames with equal ids form a recording, and nothing is computed
 across the border of two recordings.
 
 Missing keypoints (NaN) are skipped wherever a feature can do without them;
-a feature is NaN only at frames where every keypoint it needs is missing.
-Such frames are unusable for the skeleton mode of ``ScrubbedCVAE`` anyway.
+a feature is NaN only at frames where every keypoint it needs is missing
+(for the heading: the root or the front keypoint), and such a NaN nuisance
+makes the frame unusable for ``ScrubbedCVAE``.
 Fill short gaps first with :func:`~sklearn_scrubvae.pose.interpolate_gaps`
 (with the estimator's ``max_gap``) so features and model see the same
 frames. A feature that would be NaN in every frame raises a ValueError

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ._validation import check_groups, check_poses
+from .alignment import heading_angle
 from .gaps import interpolate_gaps
 from .skeleton import Skeleton, get_skeleton
 
@@ -32,10 +33,10 @@ def count_unusable_frames(
 ) -> pd.Series:
     """Frames that each keypoint leaves unusable after short gaps are filled.
 
-    A frame is unusable when a keypoint is still missing after runs of at
-    most ``max_gap`` missing frames are interpolated within each recording
-    (the rule of the skeleton mode of ``ScrubbedCVAE``). A frame missing two
-    keypoints counts for both.
+    A frame is unusable, when every keypoint is required (``ScrubbedCVAE``
+    with ``min_keypoints=1.0``), if a keypoint is still missing after runs
+    of at most ``max_gap`` missing frames are interpolated within each
+    recording. A frame missing two keypoints counts for both.
 
     Parameters
     ----------
@@ -177,18 +178,152 @@ def missing_report(
     return report
 
 
+@validate_params(
+    {"poses": ["array-like"], "skeleton": [Skeleton, str]},
+    prefer_skip_nested_validation=True,
+)
+def compute_mean_pose(poses: ArrayLike, skeleton: Skeleton | str) -> np.ndarray:
+    """Mean position of each keypoint in the body frame.
+
+    Each frame whose root and front keypoints are present is translated so
+    that its root is at the origin and turned about the vertical axis so
+    that its heading (root -> front, see
+    :func:`~sklearn_scrubvae.pose.heading_angle`) points along +x; each
+    keypoint's position is then averaged over the frames where it is
+    present. This is the body shape that :func:`impute_keypoints` fits to
+    the keypoints of a frame to place those that are missing.
+
+    Parameters
+    ----------
+    poses : array-like of shape (n_frames, n_keypoints, n_dims)
+        Keypoint positions, ``n_dims`` 2 or 3, NaN where missing.
+    skeleton : Skeleton or str
+        Skeleton giving the root and front keypoints.
+
+    Returns
+    -------
+    mean_pose : ndarray of shape (n_keypoints, n_dims)
+
+    Raises
+    ------
+    ValueError
+        If a keypoint is never present in a frame that has the root and
+        front keypoints (naming it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.pose import Skeleton, compute_mean_pose
+    >>> skeleton = Skeleton.from_edges(["a", "b", "c"], [("a", "b"), ("a", "c")],
+    ...                                root="a", front="b")
+    >>> poses = np.array([[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]],    # facing +x
+    ...                   [[5.0, 5.0], [5.0, 6.0], [4.0, 5.0]]])   # facing +y
+    >>> compute_mean_pose(poses, skeleton).round(6) + 0.0
+    array([[0., 0.],
+           [1., 0.],
+           [0., 1.]])
+    """
+    skeleton = get_skeleton(skeleton)
+    poses = _frame_poses(poses, skeleton.n_keypoints)
+    yaw = heading_angle(poses, skeleton)
+    body = _turn(poses - poses[:, skeleton.root, None], -yaw[:, None])
+    present = np.isfinite(body).all(axis=-1)
+    counts = present.sum(axis=0)
+    never = np.flatnonzero(counts == 0)
+    if len(never):
+        names = skeleton.keypoint_names
+        raise ValueError(
+            f"Keypoints {[names[k] for k in never]} are never present in a frame that has "
+            f"the root {names[skeleton.root]!r} and front {names[skeleton.front]!r} "
+            "keypoints; leave them out of the skeleton."
+        )
+    return np.where(present[..., None], body, 0.0).sum(axis=0) / counts[:, None]
+
+
+@validate_params(
+    {"poses": ["array-like"], "mean_pose": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
+def impute_keypoints(poses: ArrayLike, mean_pose: ArrayLike) -> np.ndarray:
+    """Place missing keypoints where the mean body shape, fitted to the others, puts them.
+
+    In every frame with at least two keypoints present, the mean pose is
+    turned about the vertical axis and translated (least squares over the
+    present keypoints) onto the present keypoints; its keypoints then stand
+    in for the missing ones. Present keypoints are left as they are. The
+    fit needs neither the root nor the front keypoint, so it also places
+    those when they are missing.
+
+    Parameters
+    ----------
+    poses : array-like of shape (n_frames, n_keypoints, n_dims)
+        Keypoint positions, ``n_dims`` 2 or 3, NaN where missing.
+    mean_pose : array-like of shape (n_keypoints, n_dims)
+        From :func:`compute_mean_pose`.
+
+    Returns
+    -------
+    imputed : ndarray of shape (n_frames, n_keypoints, n_dims)
+        A copy of ``poses``; frames with fewer than two keypoints present
+        keep their NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.pose import impute_keypoints
+    >>> mean_pose = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> frame = np.array([[[5.0, 5.0], [5.0, 6.0], [np.nan, np.nan]]])  # facing +y
+    >>> impute_keypoints(frame, mean_pose)[0, 2].round(6)
+    array([4., 5.])
+    """
+    poses = _frame_poses(poses)
+    mean_pose = np.asarray(mean_pose, dtype=np.float64)
+    if mean_pose.shape != poses.shape[1:]:
+        raise ValueError(
+            f"mean_pose must have shape {poses.shape[1:]} for these poses, got {mean_pose.shape}."
+        )
+    present = np.isfinite(poses).all(axis=-1)
+    weight = present[..., None].astype(np.float64)
+    n_present = present.sum(axis=1)
+    fitted = n_present >= 2
+    count = np.maximum(n_present, 1)[:, None, None]
+    observed = np.where(present[..., None], poses, 0.0)
+    center = (weight * observed).sum(axis=1, keepdims=True) / count
+    shape = mean_pose - (weight * mean_pose).sum(axis=1, keepdims=True) / count
+    p, q = (observed - center)[..., :2], shape[..., :2]
+    cos = (weight[..., 0] * (q * p).sum(axis=-1)).sum(axis=1)
+    sin = (weight[..., 0] * (q[..., 0] * p[..., 1] - q[..., 1] * p[..., 0])).sum(axis=1)
+    placed = _turn(shape, np.arctan2(sin, cos)[:, None]) + center
+    fill = ~present & fitted[:, None]
+    return np.where(fill[..., None], placed, poses)
+
+
+def _turn(points, angle):
+    """Rotate points (..., n_dims) counter-clockwise about the vertical axis by ``angle`` (...)."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    turned = points.copy()
+    turned[..., 0] = cos * points[..., 0] - sin * points[..., 1]
+    turned[..., 1] = sin * points[..., 0] + cos * points[..., 1]
+    return turned
+
+
+def _frame_poses(poses, n_keypoints=None):
+    """Poses of shape (n_frames, n_keypoints, n_dims) as float64, NaN allowed."""
+    if np.ndim(poses) != 3:
+        raise ValueError(
+            "poses must have shape (n_frames, n_keypoints, n_dims), got "
+            f"{np.shape(poses)}."
+        )
+    return check_poses(poses, n_keypoints=n_keypoints)
+
+
 def _named_poses(poses, skeleton):
     """Keypoint names and validated poses of shape (n_frames, n_keypoints, n_dims)."""
     if isinstance(skeleton, (str, Skeleton)):
         names = list(get_skeleton(skeleton).keypoint_names)
     else:
         names = [str(name) for name in skeleton]
-    if np.ndim(poses) != 3:
-        raise ValueError(
-            "poses must have shape (n_frames, n_keypoints, n_dims), got "
-            f"{np.shape(poses)}."
-        )
-    return names, check_poses(poses, n_keypoints=len(names))
+    return names, _frame_poses(poses, len(names))
 
 
 def _missing_after_filling(poses, max_gap, groups):
