@@ -10,7 +10,8 @@ confidences, their own frame rates and several sessions:
    300 Hz, about a quarter of the marker positions missing. A custom
    skeleton, the missing-data report, resampling to 90 Hz, speed and heading
    features, and :class:`~sklearn_scrubvae.ScrubbedCVAE` (speed scrubbed
-   with MALS) in a Pipeline with KMeans.
+   with MALS) embedding every frame from the markers it has, then KMeans
+   on the frames with an embedding of their own.
 2. Three motionmapperpy open-field mice (2D, 17 keypoints, 30 Hz), written
    as DeepLabCut files by the ``movement`` package, read back with
    ``min_confidence``, made egocentric with
@@ -81,8 +82,11 @@ def cluster_summary(labels, valid, table):
 # -----------------------------------
 # The 11 markers get a kinematic tree rooted at the back, with the
 # miniscope as the front. :func:`~sklearn_scrubvae.pose.missing_report`
-# names the markers that cost the most frames: here the ankles, which are
-# missing so often that the model goes on without them.
+# names the markers that cost the most frames: here the ankles. A model
+# that required every marker would embed only the frames with both ankles;
+# with the default ``min_keypoints=0.5`` a frame needs 6 of the 11 markers,
+# the missing ones are placed from the mean body shape for the encoder
+# (which also sees which were present) and left out of the likelihood.
 OIST_SESSIONS = {
     "CP55940 15 m/min": "MOS1aD_S15_M5_MC2_T2_TRM_15MMIN_B.mat",
     "harmaline 5 m/min": "MOS1aD_S2_M5_MC2_T2_TRM_5MMIN_E.mat",
@@ -109,25 +113,17 @@ def oist_treadmill(seconds=30):
 
     report = missing_report(poses, skeleton, groups=recording, max_gap=10)
     print(report.sort_values("frames_lost", ascending=False).round(3).head(4).to_string())
-    print(f"all 11 markers: {report.attrs['frames_unusable']} of {len(poses)} frames unusable")
-
-    kept = [k for k, name in enumerate(names) if "ankle" not in name]
-    names = [names[k] for k in kept]
-    poses = poses[:, kept]
-    edges = [edge for edge in OIST_EDGES if "ankle" not in edge[0] + edge[1]]
-    skeleton = Skeleton.from_edges(names, edges, root="left_back", front="miniscope")
-    report = missing_report(poses, skeleton, groups=recording, max_gap=10)
-    print(f"without the ankles: {report.attrs['frames_unusable']} frames unusable")
+    print(f"every marker required: {report.attrs['frames_unusable']} of {len(poses)} "
+          "frames unusable")
 
     table = pd.concat([compute_speed(poses, skeleton, fps=90, groups=recording),
                        compute_heading(poses, skeleton)], axis=1).assign(recording=recording)
     vae = ScrubbedCVAE(skeleton=skeleton, scrubber="mals", nuisance=["speed_root"],
                        lam=10.0, window=31, **SMALL)  # 31 frames: 0.34 s at 90 Hz
-    with sklearn.config_context(enable_metadata_routing=True):
-        vae.set_fit_request(groups=True).set_transform_request(groups=True)
-        pipeline = make_pipeline(vae, KMeans(n_clusters=6, n_init=4, random_state=0))
-        labels = pipeline.fit_predict(poses, table, groups=recording)
+    Z = vae.fit(poses, table, groups=recording).transform(poses, groups=recording)
     valid = vae.valid_frames(poses, groups=recording)
+    # Bridged embeddings are copies of a neighbour's: cluster the frames' own.
+    labels = KMeans(n_clusters=6, n_init=4, random_state=0).fit(Z[valid]).predict(Z)
     print(f"{vae.n_windows_} training windows kept, {vae.n_windows_dropped_} dropped; "
           f"{valid.sum()} of {len(poses)} frames have an embedding of their own")
     summary = cluster_summary(labels, valid, table.drop(columns=["heading_sin", "heading_cos"]))
@@ -141,15 +137,15 @@ else:
     print(f"Part 1 skipped: {OIST} is absent.")
 
 # %%
-# Clusters over time, in each session (frames whose embedding was bridged
-# from a neighbour across a gap are marked -1 and left blank), and how much
-# each session uses each cluster.
+# Clusters over time, in each session, and how much each session uses each
+# cluster. Frames without an embedding of their own (their window touches a
+# frame with fewer than 6 markers) are drawn grey and hatched in the
+# ethogram and left out of the usage; both titles count them.
 if OIST.exists():
-    clusters = np.where(oist_valid, oist_labels, -1)
     fig, axes = plt.subplots(2, 1, figsize=(9, 5), layout="constrained")
-    plot_ethogram(clusters, fps=90, groups=oist_recording, ax=axes[0])
-    axes[0].set_title("OIST treadmill: clusters over time")
-    plot_cluster_usage(oist_labels, pd.Series(oist_recording, name="session"), ax=axes[1])
+    plot_ethogram(oist_labels, fps=90, groups=oist_recording, valid=oist_valid, ax=axes[0])
+    plot_cluster_usage(oist_labels, pd.Series(oist_recording, name="session"),
+                       valid=oist_valid, ax=axes[1])
 
 # %%
 # Part 2: 2D DeepLabCut files
