@@ -68,17 +68,18 @@ from _common import (
 from sklearn_scrubvae.metrics import cluster_agreement, cluster_embeddings
 from sklearn_scrubvae.pose import MOUSE18, EgocentricAligner
 
-try:
-    with warnings.catch_warnings():
-        # cebra 0.6 decorates its losses with torch.jit.script, deprecated in torch 2.10+.
-        warnings.simplefilter("ignore", DeprecationWarning)
+with warnings.catch_warnings():
+    # cebra 0.6 decorates its losses with torch.jit.script, deprecated in recent
+    # torch; keypoint-moseq 0.8 imports lark-parser, which imports sre_parse.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
         import cebra
-except ImportError:
-    cebra = None
-try:
-    import keypoint_moseq as kpms
-except ImportError:
-    kpms = None
+    except ImportError:
+        cebra = None
+    try:
+        import keypoint_moseq as kpms
+    except ImportError:
+        kpms = None
 
 IDENTITY_SPEED_SCRUBBERS = {"animal": "qd", **dict.fromkeys(SPEED_COLUMNS, "mals")}
 # CEBRA iterations per mode (``--cebra-iter`` overrides).

@@ -32,13 +32,14 @@ def installed(module):
     return importlib.util.find_spec(module) is not None
 
 
-def run_smoke(out, *methods):
+def run_smoke(out, *methods, timeout=600):
     command = [
         sys.executable, "-W", "error::FutureWarning", "-W", "error::DeprecationWarning",
         str(BENCHMARKS / "bench_peers.py"), "--smoke", "--out", str(out), "--threads", "1",
         "--models", *methods,
     ]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return pd.read_csv(out / "peers.csv"), pd.read_csv(out / "training.csv")
 
@@ -72,7 +73,8 @@ def test_smoke_run_scores_every_method(tmp_path):
 @pytest.mark.slow
 def test_smoke_run_of_keypoint_moseq(tmp_path):
     pytest.importorskip("keypoint_moseq")
-    table, training = run_smoke(tmp_path, "keypoint-MoSeq")
+    # JAX compiles the AR-HMM first: minutes even on smoke-sized data.
+    table, training = run_smoke(tmp_path, "keypoint-MoSeq", timeout=1800)
     check_results(table, training, ["keypoint-MoSeq"], MODES["smoke"].n_animals)
 
 
