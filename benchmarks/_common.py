@@ -12,7 +12,7 @@ import platform
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -202,8 +202,13 @@ def parse_args(description, models, argv=None, add_arguments=None):
 
 
 def settings_for(args):
-    """The :class:`Settings` of the chosen mode, with ``--lam`` and ``--max-iter`` applied."""
-    overrides = {"lam": args.lam, "max_iter": args.max_iter}
+    """The :class:`Settings` of the chosen mode, with the options that override it applied.
+
+    ``--lam``, ``--max-iter`` and any option of a script whose destination is
+    named after a :class:`Settings` attribute (e.g. ``--n-frames``) override
+    the mode's value unless left at None.
+    """
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
     return replace(MODES[args.mode], **{k: v for k, v in overrides.items() if v is not None})
 
 
