@@ -221,6 +221,7 @@ def test_state_dict_round_trip(name, categorical):
     fresh = make_scrubber(name, 3, 2, categorical=categorical)
     fresh.load_state_dict(scrubber.state_dict())
     mu, v = _batch(10, 3, 2, categorical, seed=9)
+    scrubber.reset()  # the batches kept for GR's end-of-epoch check are not state
     assert scrubber.summary() == fresh.summary()
     torch.testing.assert_close(scrubber.penalty(mu, v), fresh.penalty(mu, v))
 
@@ -332,17 +333,56 @@ def test_nd_update_trains_its_critic_alone():
     assert all(param.grad is None for param in scrubber.parameters())
 
 
-def test_gr_reset_reinitialises_from_the_generator():
-    first = GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7))
-    second = GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7))
+def test_gr_reset_reinitialises_from_the_generator_only_when_asked():
+    first, second = (
+        GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7),
+                                 reinitialize=True)
+        for _ in range(2)
+    )
+    kept = GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7))
     initial = [p.clone() for p in first.parameters()]
-    for a, b in zip(first.parameters(), second.parameters()):
-        assert torch.equal(a, b)
-    first.reset()
-    second.reset()
-    for a, b, c in zip(first.parameters(), second.parameters(), initial):
+    for a, b, c in zip(first.parameters(), second.parameters(), kept.parameters()):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    for scrubber in (first, second, kept):
+        scrubber.reset()
+    for a, b, c, d in zip(first.parameters(), second.parameters(), initial,
+                          kept.parameters()):
         assert torch.equal(a, b)
         assert not torch.equal(a, c)
+        assert torch.equal(c, d)
+
+
+def test_gr_update_trains_its_adversary_alone():
+    mu, v = _planted_batch(False)
+    scrubber = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(1),
+                                        n_iter=40, learning_rate=1e-2)
+    idle = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(1),
+                                    n_iter=0)
+    with torch.no_grad():
+        before = scrubber.penalty(mu, v).item()
+        scrubber.update(mu, v)
+        idle.update(mu, v)
+        after = scrubber.penalty(mu, v).item()
+    assert after < before - 0.1
+    assert idle.penalty(mu, v).item() == pytest.approx(before)
+    assert all(param.grad is None for param in scrubber.parameters())
+
+
+@pytest.mark.parametrize("n_iter", [0, 50])
+def test_gr_summary_tells_a_fooled_adversary_from_a_good_one(n_iter):
+    """The fresh probe learns v from the kept batches; an adversary that is
+    never stepped stays far above it, a well-trained one comes close."""
+    scrubber = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(1),
+                                        n_iter=n_iter, learning_rate=1e-2)
+    for seed in range(8):
+        mu, v = _planted_batch(False, seed=seed)
+        scrubber.update(mu, v)
+    summary = scrubber.summary()
+    assert summary["probe_loss"] < 0.5 * v.var(dim=0).mean()
+    ratio = summary["adversary_loss"] / summary["probe_loss"]
+    assert (ratio > 2.0) if n_iter == 0 else (ratio < 1.5)
+    scrubber.reset()
+    assert scrubber.summary() == {}
 
 
 # -------------------------------------------------------------------- MALS
