@@ -242,7 +242,7 @@ def test_reverse_gradient_scales_and_flips():
 def test_gr_gradient_to_mu_is_reversed(categorical):
     alpha = 2.5
     scrubber = GradientReversalScrubber(
-        4, 3, categorical=categorical, generator=_generator(), alpha=alpha
+        4, 3, categorical=categorical, generator=_generator(), alpha=alpha, cap=False
     )
     mu, v = _batch(16, 4, 3, categorical)
     mu_reversed = mu.clone().requires_grad_(True)
@@ -302,9 +302,12 @@ def _planted_batch(categorical, seed=0):
 )
 def test_adversary_learns_when_its_parameters_are_stepped(name, categorical):
     mu, v = _planted_batch(categorical)
+    # GR's capped loss gives an untrained adversary no gradient; its own
+    # steps in update() train it then (tested below).
+    options = {"cap": False} if name == "gr" else {}
     scrubber = make_scrubber(
         name, 3, 3 if categorical else 2, categorical=categorical,
-        generator=_generator(1),
+        generator=_generator(1), **options,
     )
     optimizer = torch.optim.Adam(scrubber.parameters(), lr=1e-2)
     mu = mu.requires_grad_(True)  # gradients to mu are computed but unused
@@ -350,6 +353,26 @@ def test_gr_reset_reinitialises_from_the_generator_only_when_asked():
         assert torch.equal(a, b)
         assert not torch.equal(a, c)
         assert torch.equal(c, d)
+
+
+@pytest.mark.parametrize("categorical", [True, False])
+def test_gr_penalty_is_capped_at_the_best_constant_prediction(categorical):
+    """Codes pushed far from where the adversary was fitted make it err far
+    beyond predicting the mean; the capped penalty then stays at that
+    ceiling and gives the encoder no gradient."""
+    mu, v = _planted_batch(categorical)
+    mu = 100.0 * mu.requires_grad_(True)
+    capped, uncapped = (
+        GradientReversalScrubber(3, 3 if categorical else 2, categorical=categorical,
+                                 generator=_generator(1), cap=cap)
+        for cap in (True, False)
+    )
+    ceiling = capped._ceiling(v)
+    penalty = capped.penalty(mu, v)
+    assert uncapped.penalty(mu, v) > 2.0 * ceiling.mean()
+    torch.testing.assert_close(penalty, ceiling.mean())
+    (gradient,) = torch.autograd.grad(penalty, mu)
+    assert gradient.abs().max() == 0
 
 
 def test_gr_update_trains_its_adversary_alone():
@@ -835,3 +858,28 @@ def test_mi_estimate_is_never_negative(categorical):
         )
         assert scrubber.penalty(mu * 10 + 50, v) >= 0
         scrubber.update(mu, v)
+
+
+# ---------------------------------------------------- statistics with the batch
+
+
+@pytest.mark.parametrize("name, categorical", [("qd", True), ("mals", False)])
+def test_include_batch_scores_the_batch_against_itself(name, categorical):
+    """With include_batch and no memory, the penalty uses the batch's own
+    statistics: before any update it already sees the planted signal, equals
+    the penalty of statistics updated on that batch, and its gradient also
+    flows through them."""
+    mu, v = _planted_batch(categorical)
+    n_outputs = 3 if categorical else 2
+    options = dict(categorical=categorical, forgetting_factor=0.0)
+    included = make_scrubber(name, 3, n_outputs, include_batch=True, **options)
+    stale = make_scrubber(name, 3, n_outputs, **options)
+    assert stale.penalty(mu, v) == 0
+    mu = mu.requires_grad_(True)
+    penalty = included.penalty(mu, v)
+    assert abs(penalty) > 0.1
+    stale.update(mu.detach(), v)
+    torch.testing.assert_close(penalty, stale.penalty(mu, v), rtol=1e-4, atol=1e-5)
+    (with_models,) = torch.autograd.grad(penalty, mu)
+    (models_fixed,) = torch.autograd.grad(stale.penalty(mu, v), mu)
+    assert not torch.allclose(with_models, models_fixed)
