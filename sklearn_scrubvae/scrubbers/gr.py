@@ -59,12 +59,12 @@ class GradientReversalScrubber(BaseScrubber):
         Number of MLPs.
     hidden : tuple of int, default=(64,)
         Hidden layer widths of each MLP.
-    n_iter : int, default=5
+    n_iter : int, default=20
         Adversary-only Adam steps per batch in :meth:`update`; 0 leaves the
         adversary to the training loop's optimiser alone. That Adam's
         moments are neither pickled nor checkpointed: a resumed fit restarts
         them, so it matches an uninterrupted one only with ``n_iter=0``.
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=1e-2
         Learning rate of those steps.
     reinitialize : bool, default=False
         Whether :meth:`reset` draws fresh adversary weights at the start of
@@ -117,8 +117,8 @@ class GradientReversalScrubber(BaseScrubber):
         alpha: float = 1.0,
         n_ensemble: int = 3,
         hidden: int | tuple[int, ...] = (64,),
-        n_iter: int = 5,
-        learning_rate: float = 1e-3,
+        n_iter: int = 20,
+        learning_rate: float = 1e-2,
         reinitialize: bool = False,
         cap: bool = True,
         probe_batches: int = 8,
