@@ -3,10 +3,10 @@
 import numbers
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from torch import nn
 
-from .base import NON_NEGATIVE, UNIT, validate_parameter_constraints
+from .base import NON_NEGATIVE, UNIT
 
 
 class ForgettingFactors(nn.Module):
