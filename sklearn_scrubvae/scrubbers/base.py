@@ -14,16 +14,17 @@ UNIT = Interval(numbers.Real, 0, 1, closed="both")
 COUNT = Interval(numbers.Integral, 1, None, closed="left")
 
 
-def check_hidden(hidden: int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+def check_hidden(hidden: int | tuple[int, ...] | list[int], caller: str) -> tuple[int, ...]:
     """The hidden layer widths of an MLP as a tuple of positive ints.
 
     ``hidden`` itself is checked by the scrubber's constraints (an int, a
-    tuple or a list); this checks every width.
+    tuple or a list); this checks every width. ``caller`` names the
+    scrubber in the error message.
     """
     hidden = (hidden,) if isinstance(hidden, numbers.Integral) else tuple(hidden)
     for width in hidden:
         validate_parameter_constraints(
-            {"hidden width": [COUNT]}, {"hidden width": width}, caller_name="hidden"
+            {"hidden width": [COUNT]}, {"hidden width": width}, caller_name=caller
         )
     return tuple(int(width) for width in hidden)
 

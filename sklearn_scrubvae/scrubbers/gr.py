@@ -132,7 +132,7 @@ class GradientReversalScrubber(BaseScrubber):
             probe_batches=probe_batches,
         )
         self.alpha = float(alpha)
-        self.hidden = check_hidden(hidden)
+        self.hidden = check_hidden(hidden, type(self).__name__)
         self.n_iter = int(n_iter)
         self.reinitialize = bool(reinitialize)
         self.cap = bool(cap)

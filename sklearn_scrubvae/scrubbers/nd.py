@@ -102,7 +102,7 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         self.n_iter = int(n_iter)
         self.learning_rate = float(learning_rate)
         self.critic = MLPEnsemble(
-            self.n_components + self.n_outputs, 1, check_hidden(hidden), int(n_ensemble),
+            self.n_components + self.n_outputs, 1, check_hidden(hidden, type(self).__name__), int(n_ensemble),
             self.generator,
         )
         self._optimizer = PrivateAdam(self.critic, self.learning_rate)
