@@ -35,6 +35,7 @@ from _common import (
     HEADING_COLUMNS,
     PROBES,
     SPEED_COLUMNS,
+    ZOO,
     Report,
     chunk_folds,
     keep,
@@ -92,6 +93,27 @@ def generic_features(poses):
     return centred.reshape(len(poses), -1)
 
 
+def adversary_check(epoch):
+    """Mean over columns of GR's adversary loss and fresh-probe loss of an epoch.
+
+    Parameters
+    ----------
+    epoch : dict
+        A row of ``history_``.
+
+    Returns
+    -------
+    losses : dict
+        ``adversary loss`` and ``probe loss``; empty for models without them.
+    """
+    losses = {}
+    for key, label in [("_adversary_loss", "adversary loss"), ("_probe_loss", "probe loss")]:
+        values = [value for name, value in epoch.items() if name.endswith(key)]
+        if values:
+            losses[label] = sum(values) / len(values)
+    return losses
+
+
 @lru_cache(maxsize=2)
 def front_end_data(settings, seed, front_end):
     """Features, skeleton, nuisance table and recordings of one seed's mice."""
@@ -113,7 +135,8 @@ def train_and_probe(task):
     -------
     rows : list of dict
         One per budget: seed, model, epochs, steps, the last epoch's mean
-        ``train_penalty`` and the probe scores.
+        ``train_penalty``, GR's adversary and fresh-probe losses (see
+        :func:`adversary_check`) and the probe scores.
     log : dict
         Training-log row of the model.
     """
@@ -139,6 +162,7 @@ def train_and_probe(task):
                 "epochs": estimator.n_iter_,
                 "steps": sum(len(row["batches"]) for row in estimator.history_),
                 "train_penalty": estimator.history_[-1].get("train_penalty", float("nan")),
+                **adversary_check(estimator.history_[-1]),
                 **probe_scores(Z, table[spec["columns"]], spec["probes"], folds,
                                 settings.window, seed),
             }
@@ -265,6 +289,8 @@ def add_arguments(parser):
                         help="repeat every model with seeds seed, seed + 1, ... (default 1)")
     parser.add_argument("--front-ends", nargs="+", default=list(FRONT_ENDS),
                         choices=FRONT_ENDS, help="front ends to run (default both)")
+    parser.add_argument("--tracks", nargs="+", default=list(TRACKS), choices=list(TRACKS),
+                        help="nuisance tracks to run (default all)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="models trained at once in worker processes (default 1)")
 
@@ -278,6 +304,7 @@ def experiment(settings, args):
         (settings, budgets, seed, front_end, track, model, args.device, args.threads)
         for front_end in args.front_ends
         for track, spec in TRACKS.items()
+        if track in args.tracks
         for model in spec["models"]
         if keep(model, args)
         for seed in seeds
@@ -298,10 +325,13 @@ def experiment(settings, args):
                         ignore_index=True)
     tables = {"targets": targets, **summaries,
               **{f"{title} per seed": table for title, table in per_seed.items()}}
+    scaled = {m: ZOO[m]["lam_scale"] for m in used_models(*(s["models"] for s in TRACKS.values()))
+              if "lam_scale" in ZOO[m]}
     notes = [
         f"Seeds {list(seeds)}; budgets {list(budgets)} epochs of batch "
-        f"{settings.batch_size}; lam = {settings.lam}; learning rate "
-        f"{settings.learning_rate}."
+        f"{settings.batch_size}; lam = {settings.lam}"
+        + "".join(f", x{scale:g} for {m}" for m, scale in scaled.items())
+        + f"; learning rate {settings.learning_rate}."
     ]
     return Report(tables=tables, figure=line_panels(summaries),
                   training=[log for _, log in results], notes=notes)

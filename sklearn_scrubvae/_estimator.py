@@ -205,7 +205,9 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         ``train_<column>_penalty`` (each scrubber), their ``valid_``
         counterparts with early stopping, per-batch values under
         ``"batches"``, and scrubber state such as
-        ``<column>_forgetting_factor_a``.
+        ``<column>_forgetting_factor_a``, or for "gr" the adversary's and a
+        freshly fitted probe's loss, ``<column>_adversary_loss`` and
+        ``<column>_probe_loss`` (an adversary far above the probe is fooled).
     loss_curve_ : list of float
         Training loss per epoch.
     n_iter_ : int

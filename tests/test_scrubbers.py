@@ -221,6 +221,7 @@ def test_state_dict_round_trip(name, categorical):
     fresh = make_scrubber(name, 3, 2, categorical=categorical)
     fresh.load_state_dict(scrubber.state_dict())
     mu, v = _batch(10, 3, 2, categorical, seed=9)
+    scrubber.reset()  # the batches kept for GR's end-of-epoch check are not state
     assert scrubber.summary() == fresh.summary()
     torch.testing.assert_close(scrubber.penalty(mu, v), fresh.penalty(mu, v))
 
@@ -241,7 +242,7 @@ def test_reverse_gradient_scales_and_flips():
 def test_gr_gradient_to_mu_is_reversed(categorical):
     alpha = 2.5
     scrubber = GradientReversalScrubber(
-        4, 3, categorical=categorical, generator=_generator(), alpha=alpha
+        4, 3, categorical=categorical, generator=_generator(), alpha=alpha, cap=False
     )
     mu, v = _batch(16, 4, 3, categorical)
     mu_reversed = mu.clone().requires_grad_(True)
@@ -301,9 +302,12 @@ def _planted_batch(categorical, seed=0):
 )
 def test_adversary_learns_when_its_parameters_are_stepped(name, categorical):
     mu, v = _planted_batch(categorical)
+    # GR's capped loss gives an untrained adversary no gradient; its own
+    # steps in update() train it then (tested below).
+    options = {"cap": False} if name == "gr" else {}
     scrubber = make_scrubber(
         name, 3, 3 if categorical else 2, categorical=categorical,
-        generator=_generator(1),
+        generator=_generator(1), **options,
     )
     optimizer = torch.optim.Adam(scrubber.parameters(), lr=1e-2)
     mu = mu.requires_grad_(True)  # gradients to mu are computed but unused
@@ -332,17 +336,76 @@ def test_nd_update_trains_its_critic_alone():
     assert all(param.grad is None for param in scrubber.parameters())
 
 
-def test_gr_reset_reinitialises_from_the_generator():
-    first = GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7))
-    second = GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7))
+def test_gr_reset_reinitialises_from_the_generator_only_when_asked():
+    first, second = (
+        GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7),
+                                 reinitialize=True)
+        for _ in range(2)
+    )
+    kept = GradientReversalScrubber(3, 2, categorical=True, generator=_generator(7))
     initial = [p.clone() for p in first.parameters()]
-    for a, b in zip(first.parameters(), second.parameters()):
-        assert torch.equal(a, b)
-    first.reset()
-    second.reset()
-    for a, b, c in zip(first.parameters(), second.parameters(), initial):
+    for a, b, c in zip(first.parameters(), second.parameters(), kept.parameters()):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    for scrubber in (first, second, kept):
+        scrubber.reset()
+    for a, b, c, d in zip(first.parameters(), second.parameters(), initial,
+                          kept.parameters()):
         assert torch.equal(a, b)
         assert not torch.equal(a, c)
+        assert torch.equal(c, d)
+
+
+@pytest.mark.parametrize("categorical", [True, False])
+def test_gr_penalty_is_capped_at_the_best_constant_prediction(categorical):
+    """Codes pushed far from where the adversary was fitted make it err far
+    beyond predicting the mean; the capped penalty then stays at that
+    ceiling and gives the encoder no gradient."""
+    mu, v = _planted_batch(categorical)
+    mu = 100.0 * mu.requires_grad_(True)
+    capped, uncapped = (
+        GradientReversalScrubber(3, 3 if categorical else 2, categorical=categorical,
+                                 generator=_generator(1), cap=cap)
+        for cap in (True, False)
+    )
+    ceiling = capped._ceiling(v)
+    penalty = capped.penalty(mu, v)
+    assert uncapped.penalty(mu, v) > 2.0 * ceiling.mean()
+    torch.testing.assert_close(penalty, ceiling.mean())
+    (gradient,) = torch.autograd.grad(penalty, mu)
+    assert gradient.abs().max() == 0
+
+
+def test_gr_update_trains_its_adversary_alone():
+    mu, v = _planted_batch(False)
+    scrubber = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(1),
+                                        n_iter=40, learning_rate=1e-2)
+    idle = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(1),
+                                    n_iter=0)
+    with torch.no_grad():
+        before = scrubber.penalty(mu, v).item()
+        scrubber.update(mu, v)
+        idle.update(mu, v)
+        after = scrubber.penalty(mu, v).item()
+    assert after < before - 0.1
+    assert idle.penalty(mu, v).item() == pytest.approx(before)
+    assert all(param.grad is None for param in scrubber.parameters())
+
+
+@pytest.mark.parametrize("n_iter", [0, 50])
+def test_gr_summary_tells_a_fooled_adversary_from_a_good_one(n_iter):
+    """The fresh probe learns v from the kept batches; an adversary that is
+    never stepped stays far above it, a well-trained one comes close."""
+    scrubber = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(1),
+                                        n_iter=n_iter, learning_rate=1e-2)
+    for seed in range(8):
+        mu, v = _planted_batch(False, seed=seed)
+        scrubber.update(mu, v)
+    summary = scrubber.summary()
+    assert summary["probe_loss"] < 0.5 * v.var(dim=0).mean()
+    ratio = summary["adversary_loss"] / summary["probe_loss"]
+    assert (ratio > 2.0) if n_iter == 0 else (ratio < 1.5)
+    scrubber.reset()
+    assert scrubber.summary() == {}
 
 
 # -------------------------------------------------------------------- MALS
@@ -795,3 +858,28 @@ def test_mi_estimate_is_never_negative(categorical):
         )
         assert scrubber.penalty(mu * 10 + 50, v) >= 0
         scrubber.update(mu, v)
+
+
+# ---------------------------------------------------- statistics with the batch
+
+
+@pytest.mark.parametrize("name, categorical", [("qd", True), ("mals", False)])
+def test_include_batch_scores_the_batch_against_itself(name, categorical):
+    """With include_batch and no memory, the penalty uses the batch's own
+    statistics: before any update it already sees the planted signal, equals
+    the penalty of statistics updated on that batch, and its gradient also
+    flows through them."""
+    mu, v = _planted_batch(categorical)
+    n_outputs = 3 if categorical else 2
+    options = dict(categorical=categorical, forgetting_factor=0.0)
+    included = make_scrubber(name, 3, n_outputs, include_batch=True, **options)
+    stale = make_scrubber(name, 3, n_outputs, **options)
+    assert stale.penalty(mu, v) == 0
+    mu = mu.requires_grad_(True)
+    penalty = included.penalty(mu, v)
+    assert abs(penalty) > 0.1
+    stale.update(mu.detach(), v)
+    torch.testing.assert_close(penalty, stale.penalty(mu, v), rtol=1e-4, atol=1e-5)
+    (with_models,) = torch.autograd.grad(penalty, mu)
+    (models_fixed,) = torch.autograd.grad(stale.penalty(mu, v), mu)
+    assert not torch.allclose(with_models, models_fixed)

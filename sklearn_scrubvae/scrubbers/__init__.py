@@ -4,6 +4,8 @@ Every scrubber follows :class:`BaseScrubber`; :func:`make_scrubber` builds
 one by name.
 """
 
+import torch
+
 from ._forgetting import ForgettingFactors
 from ._reversal import reverse_gradient
 from .base import BaseScrubber
@@ -27,8 +29,14 @@ CATEGORICAL_ONLY = frozenset(
 
 
 def make_scrubber(
-    name, n_components, n_outputs, *, categorical, generator=None, **options
-):
+    name: str,
+    n_components: int,
+    n_outputs: int,
+    *,
+    categorical: bool,
+    generator: torch.Generator | None = None,
+    **options,
+) -> BaseScrubber:
     """Build a scrubber from its short name.
 
     Parameters

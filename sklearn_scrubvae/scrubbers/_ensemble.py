@@ -1,4 +1,4 @@
-"""A small ensemble of multilayer perceptrons used by the adversarial scrubbers."""
+"""Small MLP ensembles for the adversarial scrubbers, and their private optimiser."""
 
 import math
 
@@ -24,7 +24,14 @@ class MLPEnsemble(nn.Module):
         Source of the initial weights.
     """
 
-    def __init__(self, n_inputs, n_outputs, hidden, n_members, generator):
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        hidden: tuple[int, ...],
+        n_members: int,
+        generator: torch.Generator,
+    ) -> None:
         super().__init__()
         widths = (n_inputs, *hidden, n_outputs)
         self.members = nn.ModuleList()
@@ -35,7 +42,7 @@ class MLPEnsemble(nn.Module):
             self.members.append(nn.Sequential(*layers[:-1]))
         self.reset_parameters(generator)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate every member.
 
         Parameters
@@ -49,7 +56,7 @@ class MLPEnsemble(nn.Module):
         return torch.stack([member(x) for member in self.members])
 
     @torch.no_grad()
-    def reset_parameters(self, generator):
+    def reset_parameters(self, generator: torch.Generator) -> None:
         """Draw fresh weights, uniform in +-1/sqrt(fan_in) (PyTorch's scheme).
 
         Parameters
@@ -66,3 +73,47 @@ class MLPEnsemble(nn.Module):
                     )
                     draw.uniform_(-bound, bound, generator=generator)
                     param.copy_(draw)
+
+
+class PrivateAdam:
+    """An Adam optimiser of one module's parameters, apart from the training loop's.
+
+    It is built on first use and rebuilt when the module has moved to
+    another device; it is not pickled (a loaded scrubber starts a fresh
+    one, so that it loads anywhere).
+
+    Parameters
+    ----------
+    module : nn.Module
+    learning_rate : float
+    """
+
+    def __init__(self, module: nn.Module, learning_rate: float) -> None:
+        self.module = module
+        self.learning_rate = learning_rate
+        self._optimizer, self._device = None, None
+
+    def minimise(self, loss, n_iter: int) -> None:
+        """Take ``n_iter`` steps on ``loss()``; no gradient is left on the module.
+
+        Parameters
+        ----------
+        loss : callable
+            ``loss() -> Tensor of shape ()``, a function of the module.
+        n_iter : int
+        """
+        device = next(self.module.parameters()).device
+        if self._optimizer is None or self._device != device:
+            self._optimizer = torch.optim.Adam(
+                self.module.parameters(), lr=self.learning_rate
+            )
+            self._device = device
+        with torch.enable_grad():
+            for _ in range(n_iter):
+                self._optimizer.zero_grad(set_to_none=True)
+                loss().backward()
+                self._optimizer.step()
+        self._optimizer.zero_grad(set_to_none=True)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_optimizer": None, "_device": None}

@@ -3,6 +3,7 @@
 import itertools
 
 import torch
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from torch import nn
 
 MONOMIALS = ("all", "pairwise", "powers")
@@ -49,16 +50,18 @@ class PolynomialFeatureMap(nn.Module):
         Width ``P`` of the output.
     """
 
-    def __init__(self, n_inputs, order, monomials, fit_intercept):
+    _parameter_constraints: dict = {
+        "monomials": [StrOptions(set(MONOMIALS))],
+        "fit_intercept": ["boolean"],
+    }
+
+    def __init__(self, n_inputs: int, order: int, monomials: str, fit_intercept: bool) -> None:
         super().__init__()
-        if monomials not in MONOMIALS:
-            raise ValueError(
-                f"monomials must be one of {MONOMIALS}, got {monomials!r}."
-            )
-        if not isinstance(fit_intercept, bool):
-            raise TypeError(
-                f"fit_intercept must be a bool, got {type(fit_intercept).__name__}."
-            )
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {"monomials": monomials, "fit_intercept": fit_intercept},
+            caller_name=type(self).__name__,
+        )
         self.fit_intercept = fit_intercept
         self.order = order
         self.n_features = n_inputs + int(fit_intercept)
@@ -67,7 +70,7 @@ class PolynomialFeatureMap(nn.Module):
             self.register_buffer(f"indices_{degree}", indices, persistent=False)
             self.n_features += indices.shape[0]
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Compute the features.
 
         Parameters

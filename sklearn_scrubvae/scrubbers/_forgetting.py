@@ -1,9 +1,12 @@
 """Self-tuning forgetting factors (Algorithm 3), shared by MALS and QD."""
 
+import numbers
+
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from torch import nn
 
-from .base import check_float
+from .base import NON_NEGATIVE, UNIT
 
 
 class ForgettingFactors(nn.Module):
@@ -40,34 +43,45 @@ class ForgettingFactors(nn.Module):
         Current factors, ``(f_a, f_b)`` or ``(f,)``.
     """
 
-    def __init__(self, forgetting_factor, *, init, gap, step):
+    _parameter_constraints: dict = {
+        "forgetting_factor": [StrOptions({"auto"}), UNIT],
+        "forgetting_init": [UNIT],
+        "forgetting_gap": [Interval(numbers.Real, 0, 1, closed="right")],
+        "forgetting_step": [NON_NEGATIVE],
+    }
+
+    def __init__(
+        self, forgetting_factor: str | float, *, init: float, gap: float, step: float
+    ) -> None:
         super().__init__()
-        self.auto = isinstance(forgetting_factor, str)
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {
+                "forgetting_factor": forgetting_factor, "forgetting_init": init,
+                "forgetting_gap": gap, "forgetting_step": step,
+            },
+            caller_name=type(self).__name__,
+        )
+        self.auto = forgetting_factor == "auto"
         if self.auto:
-            if forgetting_factor != "auto":
+            if init > 1.0 - gap:
                 raise ValueError(
-                    'forgetting_factor must be "auto" or a number in [0, 1], '
-                    f"got {forgetting_factor!r}."
+                    f"forgetting_init must lie in [0, 1 - forgetting_gap] = [0, {1.0 - gap}], "
+                    f"got {init}."
                 )
-            self.gap = check_float(
-                gap, "forgetting_gap", low=0.0, high=1.0, low_inclusive=False
-            )
-            init = check_float(init, "forgetting_init", low=0.0, high=1.0 - self.gap)
-            self.step = check_float(step, "forgetting_step", low=0.0)
-            values = [init, init + self.gap]
+            self.gap, self.step = float(gap), float(step)
+            values = [float(init), float(init) + self.gap]
         else:
-            values = [
-                check_float(forgetting_factor, "forgetting_factor", low=0.0, high=1.0)
-            ]
+            values = [float(forgetting_factor)]
         self.register_buffer("values", torch.tensor(values))
 
     @property
-    def n_copies(self):
+    def n_copies(self) -> int:
         """Number of statistics copies: 2 when self-tuning, else 1."""
         return self.values.shape[0]
 
     @torch.no_grad()
-    def tune(self, errors):
+    def tune(self, errors: torch.Tensor) -> None:
         """Move the factors towards the copy with the lower error.
 
         Parameters
@@ -83,7 +97,7 @@ class ForgettingFactors(nn.Module):
         f_a = (self.values[0] + self.step * direction).clamp(0.0, 1.0 - self.gap)
         self.values.copy_(torch.stack([f_a, (f_a + self.gap).clamp(max=1.0)]))
 
-    def summary(self):
+    def summary(self) -> dict[str, float]:
         """Current factors as floats.
 
         Returns

@@ -14,7 +14,7 @@ class _GradientReversal(torch.autograd.Function):
         return -ctx.alpha * grad_output, None
 
 
-def reverse_gradient(x, alpha=1.0):
+def reverse_gradient(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     """Pass ``x`` through unchanged but multiply its gradient by ``-alpha``.
 
     Placed between the encoder output and an adversary, a single backward pass

@@ -4,39 +4,29 @@ import numbers
 
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from torch import nn
 
-
-def check_int(value, name, *, minimum):
-    """Return ``value`` as an int, or raise if it is not an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return int(value)
+# Constraints of the options shared by several scrubbers.
+POSITIVE = Interval(numbers.Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(numbers.Real, 0, None, closed="left")
+UNIT = Interval(numbers.Real, 0, 1, closed="both")
+COUNT = Interval(numbers.Integral, 1, None, closed="left")
 
 
-def check_float(value, name, *, low, high=float("inf"), low_inclusive=True):
-    """Return ``value`` as a float in ``[low, high]`` (or ``(low, high]``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}.")
-    value = float(value)
-    too_low = value < low if low_inclusive else value <= low
-    if too_low or value > high:
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(f"{name} must lie in {bracket}{low}, {high}], got {value}.")
-    return value
+def check_hidden(hidden: int | tuple[int, ...] | list[int], caller: str) -> tuple[int, ...]:
+    """The hidden layer widths of an MLP as a tuple of positive ints.
 
-
-def check_hidden(hidden):
-    """Return the hidden layer widths of an MLP as a tuple of positive ints."""
-    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-        hidden = (hidden,)
-    if not isinstance(hidden, (tuple, list)):
-        raise TypeError(
-            f"hidden must be a tuple of ints, got {type(hidden).__name__}."
+    ``hidden`` itself is checked by the scrubber's constraints (an int, a
+    tuple or a list); this checks every width. ``caller`` names the
+    scrubber in the error message.
+    """
+    hidden = (hidden,) if isinstance(hidden, numbers.Integral) else tuple(hidden)
+    for width in hidden:
+        validate_parameter_constraints(
+            {"hidden width": [COUNT]}, {"hidden width": width}, caller_name=caller
         )
-    return tuple(check_int(width, "hidden width", minimum=1) for width in hidden)
+    return tuple(int(width) for width in hidden)
 
 
 class BaseScrubber(nn.Module):
@@ -83,31 +73,52 @@ class BaseScrubber(nn.Module):
 
     categorical_only = False
 
-    def __init__(self, n_components, n_outputs, *, categorical, generator=None):
+    _parameter_constraints: dict = {
+        "n_components": [COUNT],
+        "n_outputs": [COUNT],
+        "categorical": ["boolean"],
+        "generator": [torch.Generator, None],
+    }
+
+    def __init__(
+        self,
+        n_components: int,
+        n_outputs: int,
+        *,
+        categorical: bool,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
-        self.n_components = check_int(n_components, "n_components", minimum=1)
-        self.n_outputs = check_int(n_outputs, "n_outputs", minimum=1)
-        if not isinstance(categorical, bool):
-            raise TypeError(
-                f"categorical must be a bool, got {type(categorical).__name__}."
-            )
+        self._validate_params(
+            n_components=n_components, n_outputs=n_outputs, categorical=categorical,
+            generator=generator,
+        )
         if self.categorical_only and not categorical:
             raise ValueError(
                 f"{type(self).__name__} needs a categorical nuisance variable; "
                 "got categorical=False."
             )
-        self.categorical = categorical
+        self.n_components = int(n_components)
+        self.n_outputs = int(n_outputs)
+        self.categorical = bool(categorical)
         if generator is None:
             generator = torch.Generator()
             generator.manual_seed(int(torch.randint(2**62, (1,)).item()))
-        elif not isinstance(generator, torch.Generator):
-            raise TypeError(
-                "generator must be a torch.Generator or None, "
-                f"got {type(generator).__name__}."
-            )
         self.generator = generator
 
-    def penalty(self, mu, v):
+    def _validate_params(self, **params):
+        """Check constructor arguments against :attr:`_parameter_constraints`.
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError
+            A ValueError and TypeError naming the parameter and what it accepts.
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
+
+    def penalty(self, mu: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Scrubbing loss of a batch, minimised by the encoder.
 
         Parameters
@@ -124,7 +135,7 @@ class BaseScrubber(nn.Module):
         """
         raise NotImplementedError
 
-    def update(self, mu, v):
+    def update(self, mu: torch.Tensor, v: torch.Tensor) -> None:
         """Learn from a batch after the optimiser step (default: nothing).
 
         Parameters
@@ -135,10 +146,10 @@ class BaseScrubber(nn.Module):
             Nuisance variable of the same windows.
         """
 
-    def reset(self):
+    def reset(self) -> None:
         """Prepare a new epoch (default: nothing)."""
 
-    def summary(self):
+    def summary(self) -> dict[str, float]:
         """Numbers worth logging once per epoch (default: none).
 
         Returns

@@ -1,10 +1,13 @@
 """Moving-average least squares scrubber (MALS, MAQS, MACS)."""
 
+import numbers
+
 import torch
+from sklearn.utils._param_validation import Interval
 
 from ._features import PolynomialFeatureMap
 from ._forgetting import ForgettingFactors
-from .base import BaseScrubber, check_float, check_int
+from .base import POSITIVE, BaseScrubber
 
 
 class MovingAverageLeastSquaresScrubber(BaseScrubber):
@@ -95,31 +98,38 @@ class MovingAverageLeastSquaresScrubber(BaseScrubber):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseScrubber._parameter_constraints,
+        "poly_order": [Interval(numbers.Integral, 1, 3, closed="both")],
+        "ridge": [POSITIVE],
+        "include_batch": ["boolean"],
+    }
+
     def __init__(
         self,
-        n_components,
-        n_outputs,
+        n_components: int,
+        n_outputs: int,
         *,
-        categorical,
-        generator=None,
-        poly_order=1,
-        monomials="pairwise",
-        fit_intercept=True,
-        ridge=1e-3,
-        forgetting_factor="auto",
-        forgetting_init=0.5,
-        forgetting_gap=0.1,
-        forgetting_step=1e-3,
-    ):
+        categorical: bool,
+        generator: torch.Generator | None = None,
+        poly_order: int = 1,
+        monomials: str = "pairwise",
+        fit_intercept: bool = True,
+        ridge: float = 1e-3,
+        forgetting_factor: str | float = "auto",
+        forgetting_init: float = 0.5,
+        forgetting_gap: float = 0.1,
+        forgetting_step: float = 1e-3,
+        include_batch: bool = False,
+    ) -> None:
         super().__init__(
             n_components, n_outputs, categorical=categorical, generator=generator
         )
-        poly_order = check_int(poly_order, "poly_order", minimum=1)
-        if poly_order > 3:
-            raise ValueError(f"poly_order must be 1, 2 or 3, got {poly_order}.")
-        self.ridge = check_float(ridge, "ridge", low=0.0, low_inclusive=False)
+        self._validate_params(poly_order=poly_order, ridge=ridge, include_batch=include_batch)
+        self.ridge = float(ridge)
+        self.include_batch = bool(include_batch)
         self.features = PolynomialFeatureMap(
-            self.n_components, poly_order, monomials, fit_intercept
+            self.n_components, int(poly_order), monomials, fit_intercept
         )
         self.forgetting = ForgettingFactors(
             forgetting_factor,
@@ -139,12 +149,21 @@ class MovingAverageLeastSquaresScrubber(BaseScrubber):
         self.register_buffer("coef", torch.zeros(*shape, self.n_outputs))
         self.register_buffer("n_batches", torch.zeros((), dtype=torch.long))
 
-    def _squared_errors(self, features, targets):
-        """Squared errors of every copy's decoder, shape (n_copies, B, k)."""
-        predictions = torch.einsum("bp,cpk->cbk", features, self.coef.to(features))
+    def _squared_errors(self, features, targets, coef):
+        """Squared errors of every copy's decoder ``coef`` (n_copies, P, k), shape (n_copies, B, k)."""
+        predictions = torch.einsum("bp,cpk->cbk", features, coef.to(features))
         return (predictions - targets) ** 2
 
-    def penalty(self, mu, v):
+    def _sums_with(self, features, targets):
+        """The moving sums with a batch added: ``f * S + Phi^T Phi``, ``f * S + Phi^T V``."""
+        factors = self.forgetting.values.to(self.sum_zz)[:, None, None]
+        features, targets = features.to(self.sum_zz), targets.to(self.sum_zz)
+        return (
+            self.sum_zz * factors + features.T @ features,
+            self.sum_zv * factors + features.T @ targets,
+        )
+
+    def penalty(self, mu: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Negative mean squared error of the decoders on the batch.
 
         Parameters
@@ -169,13 +188,18 @@ class MovingAverageLeastSquaresScrubber(BaseScrubber):
         """
         mu, v = self._check_inputs(mu, v)
         targets = self._targets(v, mu.dtype)
-        errors = self._squared_errors(self.features(mu), targets).mean(dim=1)
+        features = self.features(mu)
+        if self.include_batch:
+            coef, started = self._solve(*self._sums_with(features, targets)), True
+        else:
+            coef, started = self.coef, bool(self.n_batches > 0)
+        errors = self._squared_errors(features, targets, coef).mean(dim=1)
         ceiling = targets.var(dim=0, unbiased=False)
         capped = torch.minimum(errors, ceiling)
-        return -capped.mean() * (self.n_batches > 0).to(mu.dtype)
+        return -capped.mean() * float(started)
 
     @torch.no_grad()
-    def update(self, mu, v):
+    def update(self, mu: torch.Tensor, v: torch.Tensor) -> None:
         """Tune the factors on the batch, add it to the sums, re-solve ``W``.
 
         Parameters
@@ -186,23 +210,22 @@ class MovingAverageLeastSquaresScrubber(BaseScrubber):
         mu, v = self._check_inputs(mu, v)
         features = self.features(mu.detach())
         targets = self._targets(v, mu.dtype)
-        self.forgetting.tune(self._squared_errors(features, targets).mean(dim=(1, 2)))
-        factors = self.forgetting.values.to(self.sum_zz)[:, None, None]
-        features, targets = features.to(self.sum_zz), targets.to(self.sum_zz)
-        self.sum_zz.mul_(factors).add_(features.T @ features)
-        self.sum_zv.mul_(factors).add_(features.T @ targets)
-        self.coef.copy_(self._solve())
+        self.forgetting.tune(
+            self._squared_errors(features, targets, self.coef).mean(dim=(1, 2))
+        )
+        sum_zz, sum_zv = self._sums_with(features, targets)
+        self.sum_zz.copy_(sum_zz)
+        self.sum_zv.copy_(sum_zv)
+        self.coef.copy_(self._solve(sum_zz, sum_zv))
         self.n_batches += 1
 
-    def _solve(self):
-        """Ridge solution ``(S_zz + ridge I)^-1 S_zv`` of every copy."""
-        eye = torch.eye(
-            self.sum_zz.shape[-1], dtype=self.sum_zz.dtype, device=self.sum_zz.device
-        )
-        cholesky = torch.linalg.cholesky(self.sum_zz + self.ridge * eye)
-        return torch.cholesky_solve(self.sum_zv, cholesky)
+    def _solve(self, sum_zz, sum_zv):
+        """Ridge solution ``(S_zz + ridge I)^-1 S_zv`` of every copy, shape (n_copies, P, k)."""
+        eye = torch.eye(sum_zz.shape[-1], dtype=sum_zz.dtype, device=sum_zz.device)
+        cholesky = torch.linalg.cholesky(sum_zz + self.ridge * eye)
+        return torch.cholesky_solve(sum_zv, cholesky).to(self.coef.dtype)
 
-    def summary(self):
+    def summary(self) -> dict[str, float]:
         """Current forgetting factors.
 
         Returns

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from .base import BaseScrubber, check_float
+from .base import POSITIVE, BaseScrubber
 
 
 def _squared_distances(a, b):
@@ -72,15 +72,24 @@ class KernelMutualInformationScrubber(BaseScrubber):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseScrubber._parameter_constraints, "bandwidth": [POSITIVE]
+    }
+
     def __init__(
-        self, n_components, n_outputs, *, categorical, generator=None, bandwidth=1.0
-    ):
+        self,
+        n_components: int,
+        n_outputs: int,
+        *,
+        categorical: bool,
+        generator: torch.Generator | None = None,
+        bandwidth: float = 1.0,
+    ) -> None:
         super().__init__(
             n_components, n_outputs, categorical=categorical, generator=generator
         )
-        self.bandwidth = check_float(
-            bandwidth, "bandwidth", low=0.0, low_inclusive=False
-        )
+        self._validate_params(bandwidth=bandwidth)
+        self.bandwidth = float(bandwidth)
         # Empty until the first update.
         self.register_buffer("reference_mu", torch.zeros(0, self.n_components))
         if self.categorical:
@@ -100,7 +109,7 @@ class KernelMutualInformationScrubber(BaseScrubber):
     def _log_kernel(self, a, b):
         return -_squared_distances(a, b) / (2.0 * self.bandwidth**2)
 
-    def penalty(self, mu, v):
+    def penalty(self, mu: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Kernel estimate of the mutual information between ``mu`` and ``v``.
 
         Parameters
@@ -144,7 +153,7 @@ class KernelMutualInformationScrubber(BaseScrubber):
         return (terms.sum() / usable.sum().clamp(min=1)).clamp(min=0.0)
 
     @torch.no_grad()
-    def update(self, mu, v):
+    def update(self, mu: torch.Tensor, v: torch.Tensor) -> None:
         """Keep the batch as the reference set of the next penalty.
 
         Parameters

@@ -1,11 +1,14 @@
 """Neural discriminator scrubber (ND)."""
 
+import numbers
+
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval
 
-from ._ensemble import MLPEnsemble
+from ._ensemble import MLPEnsemble, PrivateAdam
 from ._reversal import reverse_gradient
-from .base import BaseScrubber, check_float, check_hidden, check_int
+from .base import COUNT, NON_NEGATIVE, POSITIVE, BaseScrubber, check_hidden
 
 
 class NeuralDiscriminatorScrubber(BaseScrubber):
@@ -66,36 +69,43 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
 
     categorical_only = True
 
+    _parameter_constraints: dict = {
+        **BaseScrubber._parameter_constraints,
+        "alpha": [NON_NEGATIVE],
+        "n_ensemble": [COUNT],
+        "hidden": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
+        "n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "learning_rate": [POSITIVE],
+    }
+
     def __init__(
         self,
-        n_components,
-        n_outputs,
+        n_components: int,
+        n_outputs: int,
         *,
-        categorical,
-        generator=None,
-        alpha=1.0,
-        n_ensemble=3,
-        hidden=(64,),
-        n_iter=1,
-        learning_rate=1e-3,
-    ):
+        categorical: bool,
+        generator: torch.Generator | None = None,
+        alpha: float = 1.0,
+        n_ensemble: int = 3,
+        hidden: int | tuple[int, ...] = (64,),
+        n_iter: int = 1,
+        learning_rate: float = 1e-3,
+    ) -> None:
         super().__init__(
             n_components, n_outputs, categorical=categorical, generator=generator
         )
-        self.alpha = check_float(alpha, "alpha", low=0.0)
-        self.n_iter = check_int(n_iter, "n_iter", minimum=0)
-        self.learning_rate = check_float(
-            learning_rate, "learning_rate", low=0.0, low_inclusive=False
+        self._validate_params(
+            alpha=alpha, n_ensemble=n_ensemble, hidden=hidden, n_iter=n_iter,
+            learning_rate=learning_rate,
         )
+        self.alpha = float(alpha)
+        self.n_iter = int(n_iter)
+        self.learning_rate = float(learning_rate)
         self.critic = MLPEnsemble(
-            self.n_components + self.n_outputs,
-            1,
-            check_hidden(hidden),
-            check_int(n_ensemble, "n_ensemble", minimum=1),
+            self.n_components + self.n_outputs, 1, check_hidden(hidden, type(self).__name__), int(n_ensemble),
             self.generator,
         )
-        self._optimizer = None
-        self._optimizer_device = None
+        self._optimizer = PrivateAdam(self.critic, self.learning_rate)
 
     def _critic_loss(self, mu, v):
         """Binary cross-entropy of the critic on true and shuffled pairs."""
@@ -114,7 +124,7 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         labels = torch.cat([mu.new_ones(batch_size), mu.new_zeros(batch_size)])
         return F.binary_cross_entropy_with_logits(logits, labels.expand_as(logits))
 
-    def penalty(self, mu, v):
+    def penalty(self, mu: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Critic's loss on the batch, with the gradient to ``mu`` reversed.
 
         Parameters
@@ -130,7 +140,7 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         mu, v = self._check_inputs(mu, v)
         return self._critic_loss(reverse_gradient(mu, self.alpha), v)
 
-    def update(self, mu, v):
+    def update(self, mu: torch.Tensor, v: torch.Tensor) -> None:
         """Take ``n_iter`` Adam steps of the critic alone on the detached batch.
 
         Gradients left on the critic's parameters are cleared afterwards.
@@ -142,26 +152,4 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         """
         mu, v = self._check_inputs(mu, v)
         mu = mu.detach()
-        optimizer = self._critic_optimizer(mu.device)
-        with torch.enable_grad():
-            for _ in range(self.n_iter):
-                optimizer.zero_grad(set_to_none=True)
-                self._critic_loss(mu, v).backward()
-                optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    def __getstate__(self):
-        # The private optimiser's moments may live on a GPU; a pickled scrubber
-        # starts a fresh one so that it loads anywhere.
-        state = super().__getstate__()
-        state.update(_optimizer=None, _optimizer_device=None)
-        return state
-
-    def _critic_optimizer(self, device):
-        """The private Adam, rebuilt when the critic has moved to another device."""
-        if self._optimizer is None or self._optimizer_device != device:
-            self._optimizer = torch.optim.Adam(
-                self.critic.parameters(), lr=self.learning_rate
-            )
-            self._optimizer_device = device
-        return self._optimizer
+        self._optimizer.minimise(lambda: self._critic_loss(mu, v), self.n_iter)

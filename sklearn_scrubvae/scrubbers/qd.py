@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ._forgetting import ForgettingFactors
-from .base import BaseScrubber, check_float
+from .base import POSITIVE, BaseScrubber
 
 
 class QuadraticDiscriminantScrubber(BaseScrubber):
@@ -95,23 +95,32 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
 
     categorical_only = True
 
+    _parameter_constraints: dict = {
+        **BaseScrubber._parameter_constraints,
+        "reg": [POSITIVE],
+        "include_batch": ["boolean"],
+    }
+
     def __init__(
         self,
-        n_components,
-        n_outputs,
+        n_components: int,
+        n_outputs: int,
         *,
-        categorical,
-        generator=None,
-        reg=1e-3,
-        forgetting_factor="auto",
-        forgetting_init=0.79,
-        forgetting_gap=0.01,
-        forgetting_step=1e-3,
-    ):
+        categorical: bool,
+        generator: torch.Generator | None = None,
+        reg: float = 1e-3,
+        forgetting_factor: str | float = "auto",
+        forgetting_init: float = 0.79,
+        forgetting_gap: float = 0.01,
+        forgetting_step: float = 1e-3,
+        include_batch: bool = False,
+    ) -> None:
         super().__init__(
             n_components, n_outputs, categorical=categorical, generator=generator
         )
-        self.reg = check_float(reg, "reg", low=0.0, low_inclusive=False)
+        self._validate_params(reg=reg, include_batch=include_batch)
+        self.reg = float(reg)
+        self.include_batch = bool(include_batch)
         self.forgetting = ForgettingFactors(
             forgetting_factor,
             init=forgetting_init,
@@ -123,15 +132,19 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
         self.register_buffer("covariances", torch.zeros(*shape, shape[-1]))
         self.register_buffer("seen", torch.zeros(self.n_outputs, 2, dtype=torch.bool))
 
-    def _log_densities(self, mu):
+    def _log_densities(self, mu, means, covariances):
         """Gaussian log-densities of every sample under every model.
+
+        Parameters
+        ----------
+        mu : Tensor of shape (B, D)
+        means : Tensor of shape (n_copies, k, 2, D)
+        covariances : Tensor of shape (n_copies, k, 2, D, D)
 
         Returns
         -------
         log_densities : Tensor of shape (n_copies, k, 2, B)
         """
-        means = self.means.to(mu)
-        covariances = self.covariances.to(mu)
         eye = torch.eye(self.n_components, dtype=mu.dtype, device=mu.device)
         cholesky = torch.linalg.cholesky(covariances + self.reg * eye)
         centred = mu - means[..., None, :]
@@ -143,7 +156,7 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
         constant = self.n_components * math.log(2.0 * math.pi)
         return -0.5 * (mahalanobis + log_det[..., None] + constant)
 
-    def penalty(self, mu, v):
+    def penalty(self, mu: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Symmetric one-vs-rest log-likelihood-ratio divergence of the batch.
 
         Parameters
@@ -158,14 +171,17 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
             class counts. Each class's divergence is clipped at 0 from below.
         """
         mu, v = self._check_inputs(mu, v)
-        log_densities = self._log_densities(mu)
+        means, covariances, seen = self.means.to(mu), self.covariances.to(mu), self.seen
+        if self.include_batch:
+            means, covariances, seen = self._blend(*self._batch_moments(mu, v))
+        log_densities = self._log_densities(mu, means, covariances)
         ratios = log_densities[:, :, 0] - log_densities[:, :, 1]
         in_class = F.one_hot(v, self.n_outputs).T.to(mu.dtype)
         rest = 1.0 - in_class
         n_in, n_rest = in_class.sum(dim=1), rest.sum(dim=1)
         mean_in = (ratios * in_class).sum(dim=-1) / n_in.clamp(min=1.0)
         mean_rest = (ratios * rest).sum(dim=-1) / n_rest.clamp(min=1.0)
-        counted = self.seen.all(dim=1) & (n_in > 0) & (n_rest > 0)
+        counted = seen.all(dim=1) & (n_in > 0) & (n_rest > 0)
         # The divergence is >= 0 for up-to-date models; a negative estimate only
         # means the encoder moved away from stale class models, so clipping it
         # at 0 leaves nothing to gain from running away from them.
@@ -174,7 +190,7 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
         return divergences.sum() / n_terms
 
     @torch.no_grad()
-    def update(self, mu, v):
+    def update(self, mu: torch.Tensor, v: torch.Tensor) -> None:
         """Tune the factors on the batch, then blend it into the class models.
 
         Parameters
@@ -184,33 +200,60 @@ class QuadraticDiscriminantScrubber(BaseScrubber):
         """
         mu, v = self._check_inputs(mu, v)
         mu = mu.detach().to(self.means)
-        log_densities = self._log_densities(mu)
+        log_densities = self._log_densities(mu, self.means, self.covariances)
         own = log_densities[:, v, 0, torch.arange(mu.shape[0], device=mu.device)]
         known = self.seen[v, 0].to(mu.dtype)
         log_likelihood = (own * known).sum(dim=-1) / known.sum().clamp(min=1.0)
         self.forgetting.tune(-log_likelihood)
+        means, covariances, seen = self._blend(*self._batch_moments(mu, v))
+        self.means.copy_(means)
+        self.covariances.copy_(covariances)
+        self.seen.copy_(seen)
 
+    def _batch_moments(self, mu, v):
+        """Mean and covariance of each class and its rest in the batch.
+
+        Returns
+        -------
+        means : Tensor of shape (k, 2, D)
+        covariances : Tensor of shape (k, 2, D, D)
+            About the batch means, divided by the counts.
+        present : BoolTensor of shape (k, 2)
+            Which models have windows in the batch.
+        """
         in_class = F.one_hot(v, self.n_outputs).T.to(mu.dtype)
         masks = torch.stack([in_class, 1.0 - in_class], dim=1)
         counts = masks.sum(dim=-1)
-        batch_means = masks @ mu / counts.clamp(min=1.0)[..., None]
-        centred = (mu - batch_means[..., None, :]) * masks[..., None]
-        batch_covariances = centred.transpose(-1, -2) @ centred
-        batch_covariances /= counts.clamp(min=1.0)[..., None, None]
+        means = masks @ mu / counts.clamp(min=1.0)[..., None]
+        centred = (mu - means[..., None, :]) * masks[..., None]
+        covariances = centred.transpose(-1, -2) @ centred
+        covariances = covariances / counts.clamp(min=1.0)[..., None, None]
+        return means, covariances, counts > 0
 
-        present = counts > 0
-        # lerp's weight is the share of the new batch: 1 - f, or 1 for a
-        # model that has not been seen yet.
-        new_share = 1.0 - self.forgetting.values.to(mu)[:, None, None]
+    def _blend(self, batch_means, batch_covariances, present):
+        """The running models with a batch's moments blended in.
+
+        Each model present in the batch becomes ``f * old + (1 - f) * batch``,
+        or the batch's moments if it had not been seen; the others are kept.
+
+        Returns
+        -------
+        means, covariances : Tensors shaped like :attr:`means`, :attr:`covariances`
+        seen : BoolTensor of shape (k, 2)
+        """
+        means = self.means.to(batch_means)
+        covariances = self.covariances.to(batch_means)
+        # The weight of the batch: 1 - f, or 1 for a model not seen yet.
+        new_share = 1.0 - self.forgetting.values.to(batch_means)[:, None, None]
         weights = torch.where(self.seen, new_share, torch.ones_like(new_share))
         weights = weights * present
-        self.means.lerp_(batch_means.expand_as(self.means), weights[..., None])
-        self.covariances.lerp_(
-            batch_covariances.expand_as(self.covariances), weights[..., None, None]
+        means = torch.lerp(means, batch_means.expand_as(means), weights[..., None])
+        covariances = torch.lerp(
+            covariances, batch_covariances.expand_as(covariances), weights[..., None, None]
         )
-        self.seen |= present
+        return means, covariances, self.seen | present
 
-    def summary(self):
+    def summary(self) -> dict[str, float]:
         """Current forgetting factors.
 
         Returns
