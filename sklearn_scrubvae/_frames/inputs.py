@@ -19,6 +19,9 @@ from ..pose._plausibility import no_complete_frame_error
 CHUNK_FRAMES = 1 << 12
 """Frames read from X at a time when deriving model inputs."""
 
+MEDIAN_FRAMES = 1_000_000
+"""Most frames whose bone lengths enter the reference medians (evenly spaced)."""
+
 
 def iter_chunks(n_frames, pad=0, chunk_size=None):
     """Split ``range(n_frames)`` into chunks, each with ``pad`` frames of context.
@@ -181,7 +184,8 @@ class SkeletonInput:
     length_scale_ : float
         Median bone length; divides bone lengths and keypoint positions.
     reference_bone_lengths_ : ndarray of shape (n_keypoints,)
-        Median bone lengths, used to pose decoded rotations.
+        Median bone lengths of the usable frames, used to pose decoded
+        rotations; of at most :data:`MEDIAN_FRAMES` evenly spaced frames.
     """
 
     def __init__(self, skeleton, alignment, max_gap, max_displacement):
@@ -191,22 +195,36 @@ class SkeletonInput:
         self.max_displacement = max_displacement
 
     def fit(self, X, groups=None, window=1):
-        """Learn scales from poses ``X`` (n_frames, n_keypoints, 3)."""
-        frames, valid = self.frames(X, groups, names=("root", "bone_lengths"))
-        if not valid.any():
+        """Learn scales from poses ``X`` (n_frames, n_keypoints, 3).
+
+        One pass over chunks of X: the root displacements are summed as
+        they come, and the bone lengths of evenly spaced frames (every
+        frame up to :data:`MEDIAN_FRAMES`) are kept for the medians.
+        """
+        n_frames, half = len(X), window // 2
+        step = -(-n_frames // MEDIAN_FRAMES)
+        groups = None if groups is None else np.asarray(groups)
+        bones, squares, n_moves, any_valid = [], 0.0, 0, False
+        for lo, begin, end, hi in iter_chunks(n_frames, pad=self.context + half):
+            part = None if groups is None else groups[lo:hi]
+            chunk, valid = self._chunk_frames(X[lo:hi], part)
+            any_valid |= bool(valid[begin - lo : end - lo].any())
+            sampled = np.arange(begin + (-begin) % step, end, step) - lo
+            bones.append(chunk["bone_lengths"][sampled[valid[sampled]]].astype(np.float32))
+            # root displacement over half a window, from each frame of the chunk
+            first = np.arange(begin, min(end, n_frames - half)) - lo
+            both = valid[first] & valid[first + half]
+            if part is not None:
+                both &= part[first] == part[first + half]
+            moves = chunk["root"][first[both] + half] - chunk["root"][first[both]]
+            squares += float(np.sum(moves.astype(np.float64) ** 2))
+            n_moves += moves.size
+        if not any_valid:
             raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups)
-        bones = frames["bone_lengths"][valid]
-        self.reference_bone_lengths_ = np.median(bones, axis=0)
+        self.reference_bone_lengths_ = np.median(np.concatenate(bones), axis=0)
         non_root = np.delete(self.reference_bone_lengths_, self.skeleton.root)
         self.length_scale_ = float(np.median(non_root)) or 1.0
-        half = window // 2
-        root = frames["root"]
-        both = valid[half:] & valid[: len(valid) - half]
-        if groups is not None:
-            groups = np.asarray(groups)
-            both &= groups[half:] == groups[: len(groups) - half]
-        moves = root[half:][both] - root[: len(root) - half][both]
-        rms = float(np.sqrt(np.mean(moves**2))) if len(moves) else 0.0
+        rms = float(np.sqrt(squares / n_moves)) if n_moves else 0.0
         self.root_scale_ = rms if rms > 1e-6 * self.length_scale_ else self.length_scale_
         return self
 
