@@ -19,7 +19,7 @@ from ._frames.coverage import (
     warn_joined_recordings,
     warn_unordered_index,
 )
-from ._frames.inputs import FeatureInput, SkeletonInput
+from ._frames.inputs import FeatureInput, SkeletonInput, WindowFrames
 from ._frames.nuisance import fit_nuisance, model_nuisance
 from ._frames.tables import Table
 from ._frames.validation import check_frames, check_latent
@@ -643,11 +643,21 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.input_ = inputs.fit(X, groups=groups, window=self.window)
 
     def _plan(self, X, table, groups, stride):
-        """Per-frame inputs, the window plan and the frames missing a nuisance row."""
-        frames, valid = self.input_.frames(X, groups)
+        """Per-frame inputs, the window plan and the frames missing a nuisance row.
+
+        The inputs of a memory-mapped X are derived batch by batch in
+        training (a :class:`WindowFrames`), never for all frames at once.
+        """
+        streamed = isinstance(X, np.memmap)
+        if streamed:
+            frames, valid = None, self.input_.usable(X, groups)
+        else:
+            frames, valid = self.input_.frames(X, groups)
         missing = self._missing_nuisance(table, len(X))
         valid &= ~missing
         plan = WindowPlan(len(X), groups, window=self.window, stride=stride, valid=valid)
+        if streamed:
+            frames = WindowFrames(self.input_, X, plan.start, plan.stop)
         return frames, plan, missing
 
     def _missing_nuisance(self, table, n_frames):

@@ -241,6 +241,27 @@ def test_memory_mapped_poses_give_the_in_memory_result(tmp_path, monkeypatch):
     )
 
 
+def test_memory_mapped_poses_are_never_derived_whole(tmp_path, monkeypatch):
+    """fit, transform and score derive at most a chunk or a batch of frames at a time."""
+    poses, table, *_ = make_mouse_behavior(n_animals=2, n_frames=300, random_state=0)
+    np.save(tmp_path / "poses.npy", poses.astype(np.float32))
+    mapped = np.load(tmp_path / "poses.npy", mmap_mode="r")
+    groups = table["session"].to_numpy()
+    est = ScrubbedCVAE(**dict(TINY, skeleton="mouse18", scrubber=None, conditional=False,
+                              batch_size=16))
+    derived = []
+    for name in ("frames", "_chunk_frames"):
+        method = getattr(_inputs.SkeletonInput, name)
+        monkeypatch.setattr(_inputs.SkeletonInput, name,
+                            lambda self, X, *a, method=method, **k: derived.append(len(X))
+                            or method(self, X, *a, **k))
+    monkeypatch.setattr(_inputs, "CHUNK_FRAMES", 100)
+    est.fit(mapped, groups=groups)
+    est.transform(mapped, groups=groups)
+    est.score(mapped, groups=groups)
+    assert derived and max(derived) < len(poses) / 2
+
+
 def test_memory_mapped_features_are_checked_in_chunks(tmp_path, monkeypatch):
     X, table, _ = make_frames()
     X = X.astype(np.float32)

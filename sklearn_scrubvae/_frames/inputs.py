@@ -127,10 +127,22 @@ class FeatureInput:
             features[begin:end] = np.nan_to_num(chunk, nan=0.0)
         return {"features": features}, valid
 
+    def usable(self, X, groups=None):
+        """Frames without NaN, shape (n_frames,), bool, read in chunks of X."""
+        valid = np.empty(len(X), dtype=bool)
+        for _, begin, end, _ in iter_chunks(len(X)):
+            valid[begin:end] = ~np.isnan(X[begin:end]).any(axis=1)
+        return valid
+
     @property
     def frame_shape(self):
         """Shape of one frame of X: (n_features,)."""
         return (len(self.mean_),)
+
+    @property
+    def shapes(self):
+        """Per-frame shape of each model input, by name."""
+        return {"features": self.frame_shape}
 
     context = 0
     """Frames of context a chunk of X needs on each side (none: frames are independent)."""
@@ -234,6 +246,17 @@ class SkeletonInput:
         return (self.skeleton.n_keypoints, 3)
 
     @property
+    def shapes(self):
+        """Per-frame shape of each model input, by name."""
+        n_keypoints = self.skeleton.n_keypoints
+        return {
+            "rot6d": (n_keypoints, 6),
+            "root": (3,),
+            "bone_lengths": (n_keypoints,),
+            "keypoints": (n_keypoints, 3),
+        }
+
+    @property
     def context(self):
         """Frames of context a chunk of X needs on each side for exact frames.
 
@@ -268,13 +291,7 @@ class SkeletonInput:
         valid : ndarray of bool, shape (n_frames,)
             Frames usable in a window.
         """
-        n_frames, n_keypoints = len(X), self.skeleton.n_keypoints
-        shapes = {
-            "rot6d": (n_keypoints, 6),
-            "root": (3,),
-            "bone_lengths": (n_keypoints,),
-            "keypoints": (n_keypoints, 3),
-        }
+        n_frames, shapes = len(X), self.shapes
         names = tuple(shapes) if names is None else names
         frames = side_by_side(n_frames, {name: shapes[name] for name in names})
         valid = np.empty(n_frames, bool)
@@ -289,12 +306,29 @@ class SkeletonInput:
                 frames[name][begin:end] = chunk[name][keep]
         return frames, valid
 
-    def _chunk_frames(self, X, groups):
-        """All model inputs and usable-frame flags of a chunk of poses."""
+    def usable(self, X, groups=None):
+        """Frames usable in a window, shape (n_frames,), bool, read in chunks of X.
+
+        The flags of :meth:`frames`, without deriving the inputs.
+        """
+        valid = np.empty(len(X), dtype=bool)
+        groups = None if groups is None else np.asarray(groups)
+        for lo, begin, end, hi in iter_chunks(len(X), pad=self.context):
+            part = None if groups is None else groups[lo:hi]
+            valid[begin:end] = self._chunk_poses(X[lo:hi], part)[1][begin - lo : end - lo]
+        return valid
+
+    def _chunk_poses(self, X, groups):
+        """Gap-filled poses and usable-frame flags of a chunk of poses."""
         poses = interpolate_gaps(X, max_gap=self.max_gap, groups=groups)
         valid = np.isfinite(poses).all(axis=(1, 2))
         if self.max_displacement is not None:
             valid &= ~compute_tracking_errors(poses, self.max_displacement, groups=groups)
+        return poses, valid
+
+    def _chunk_frames(self, X, groups):
+        """All model inputs and usable-frame flags of a chunk of poses."""
+        poses, valid = self._chunk_poses(X, groups)
         rot6d, root, bone_lengths = inverse_kinematics(poses, self.skeleton)
         frames = {
             "rot6d": rot6d,
@@ -340,6 +374,65 @@ class SkeletonInput:
         root = decoded[..., 6 * n_keypoints :] * self.root_scale_
         bones = np.broadcast_to(self.reference_bone_lengths_, rot6d.shape[:-1])
         return forward_kinematics(rot6d, root, bones, self.skeleton)
+
+
+class WindowFrames:
+    """Per-frame inputs of windows of X, derived when a batch asks for them.
+
+    The stand-in for the per-frame input arrays of a training dataset when
+    X is too large to derive whole: each batch reads its windows from X,
+    with the context that makes their frames equal to those of
+    ``inputs.frames(X, groups)``, and derives only those.
+
+    Parameters
+    ----------
+    inputs : FeatureInput or SkeletonInput
+        Fitted.
+    X : ndarray of shape (n_frames, ...)
+        Typically a memory map.
+    start, stop : ndarray of shape (n_frames,)
+        Recording boundaries of each frame.
+    """
+
+    def __init__(self, inputs, X, start, stop):
+        self.inputs = inputs
+        self.X = X
+        self.start = start
+        self.stop = stop
+
+    @property
+    def shapes(self):
+        """Per-frame shape of each model input, by name."""
+        return self.inputs.shapes
+
+    def windows(self, index):
+        """Inputs of the frames of a batch of windows.
+
+        Parameters
+        ----------
+        index : ndarray of shape (B, window), int
+            Frames of each window (clipped to its recording), the centre
+            frame in the middle column.
+
+        Returns
+        -------
+        frames : dict of str -> ndarray of shape (B, window, ...), float32
+        """
+        n_windows, window = index.shape
+        centers = index[:, window // 2]
+        pad = window // 2 + self.inputs.context
+        frames = centers[:, None] + np.arange(-pad, pad + 1)
+        # Each padded window is a recording of its own; its frames outside the
+        # centre's recording are cut off from it by labels of their own.
+        inside = (frames >= self.start[centers, None]).astype(np.int64)
+        labels = 3 * np.arange(n_windows)[:, None] + inside + (frames >= self.stop[centers, None])
+        rows = np.clip(frames, 0, len(self.X) - 1).ravel()
+        derived, _ = self.inputs.frames(self.X[rows], labels.ravel())
+        positions = (index - frames[:, :1] + frames.shape[1] * np.arange(n_windows)[:, None])
+        return {
+            name: value[positions.ravel()].reshape(index.shape + value.shape[1:])
+            for name, value in derived.items()
+        }
 
 
 def _broadcast(valid, value):
