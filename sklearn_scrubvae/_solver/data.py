@@ -3,8 +3,9 @@
 Frames stay on the training device as one float32 matrix (one row per
 frame, every per-frame quantity side by side); a batch of windows is
 gathered from it by index. Frames too many to derive whole come instead
-from a source that derives each batch's windows when asked. Batches are drawn from a permuted index tensor
-on the same device, so no per-window Python object is ever created.
+from a source that derives each batch's windows when asked. Batches are
+drawn from a permuted index tensor on the same device, so no per-window
+Python object is ever created.
 """
 
 import copy
