@@ -444,10 +444,12 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Returns
         -------
         Z : ndarray of shape (n_frames, n_components)
-            Posterior means. A frame whose window touches unusable frames
-            gets the embedding of the nearest usable frame of its recording
-            or a NaN row, as ``unusable_frames`` says; :meth:`valid_frames`
-            marks the frames with an embedding of their own.
+            Posterior means, float32 when X is a float32 array (such as a
+            float32 memory map), else float64. A frame whose window touches
+            unusable frames gets the embedding of the nearest usable frame
+            of its recording or a NaN row, as ``unusable_frames`` says;
+            :meth:`valid_frames` marks the frames with an embedding of
+            their own.
         """
         Z, usable = self._embed(X, groups)
         if self.unusable_frames == "nearest":
@@ -601,6 +603,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self._needs_nuisance()
         tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def _needs_nuisance(self):
@@ -618,14 +621,15 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _embed(self, X, groups, embed=True):
         """Embeddings (when ``embed``) and which frames have their own, chunk by chunk."""
         check_is_fitted(self)
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = self._validate_frames(X, reset=False)
-        Z = np.full((len(X), self.n_components), np.nan)
+        Z = np.full((len(X), self.n_components), np.nan, dtype=dtype)
         usable = np.zeros(len(X), dtype=bool)
         for begin, end, frames, plan, centers in chunk_plans(self.input_, X, groups, self.window):
             usable[begin:end] = own = plan.own(centers)
             if embed and own.any():
                 dataset = self._dataset(frames, plan, centers[own])
-                Z[begin:end][own] = self.net_.embed(dataset).double().cpu().numpy()
+                Z[begin:end][own] = self.net_.embed(dataset).cpu().numpy()
         return Z, usable
 
     def _fit_encodings(self, X, table, groups):
