@@ -1,12 +1,14 @@
-"""Peak memory of fit and transform on a memory-mapped pose file.
+"""Peak memory of fit, transform and score on a memory-mapped pose file.
 
 Writes (once) a ``.npy`` file of ``--total-frames`` MOUSE18 poses (float32,
 a synthetic recording tiled with noise), opens it with
 ``np.load(..., mmap_mode="r")`` and, each in a fresh interpreter, fits a
-pose-mode ``ScrubbedCVAE`` for one epoch with a large ``stride`` and embeds
-frames, on the first ``--frames`` frames of the file (the model that
-``transform`` uses is fitted on the first 100,000 of them, outside the
-measurement). A sampling thread reads the process's anonymous resident
+pose-mode ``ScrubbedCVAE`` for one epoch with a large ``stride``, embeds
+frames and scores them, on the first ``--frames`` frames of the file (the
+model that ``transform`` and ``score`` use is fitted on the first 100,000
+of them, outside the measurement). The stage ``fit-in-memory`` fits on the
+same frames read into memory first, for the windows per second of the
+in-memory path. A sampling thread reads the process's anonymous resident
 memory (``RssAnon`` in ``/proc/self/status``: heap and tensors, not the
 file's cached pages) every few milliseconds and reports its peak; the
 file itself is never copied whole.
@@ -31,6 +33,7 @@ import numpy as np
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "memory"
 TARGET_GB = 1.5
 FIT_FRAMES_FOR_TRANSFORM = 100_000
+STAGES = ["fit", "transform", "score", "fit-in-memory"]
 
 
 def rss_anon_bytes():
@@ -90,23 +93,28 @@ def measure(path, n_frames, stage, threads, batch_size):
 
     torch.set_num_threads(threads)
     X = np.load(path, mmap_mode="r")[:n_frames]
+    if stage == "fit-in-memory":
+        X = np.array(X)
     params = dict(
         scrubber=None, conditional=False, skeleton="mouse18", window=51, stride=200,
         n_components=16, hidden_channels=(32, 64), max_iter=1, batch_size=batch_size,
         device="cpu", random_state=0,
     )
     est = ScrubbedCVAE(**params)
-    if stage == "transform":  # the model to embed with; its training data do not matter
+    if stage in ("transform", "score"):  # the model to use; its training data do not matter
         est.fit(X[:FIT_FRAMES_FOR_TRANSFORM])
     baseline = rss_anon_bytes()
     start = time.perf_counter()
     with PeakSampler() as sampler:
-        if stage == "fit":
+        if stage.startswith("fit"):
             est.fit(X)
-        else:
+        elif stage == "transform":
             Z = est.transform(X)
             assert Z.shape == (n_frames, params["n_components"])
+        else:
+            assert np.isfinite(est.score(X))
     seconds = time.perf_counter() - start
+    windows = est.n_windows_ if stage.startswith("fit") else n_frames - params["window"] + 1
     return {
         "stage": stage,
         "frames": n_frames,
@@ -114,7 +122,8 @@ def measure(path, n_frames, stage, threads, batch_size):
         "peak_rss_anon_gb": sampler.peak / 1e9,
         "baseline_rss_anon_gb": baseline / 1e9,
         "seconds": seconds,
-        "windows": int(est.n_windows_),
+        "windows": int(windows),
+        "windows_per_second": windows / seconds,
     }
 
 
@@ -129,7 +138,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256,
                         help="windows per step; on a CPU their activations add to the peak")
     parser.add_argument("--smoke", action="store_true", help="20,000 frames of a 50,000 file")
-    parser.add_argument("--stage", choices=["fit", "transform"], help=argparse.SUPPRESS)
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=STAGES[:3])
+    parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
         args.total_frames, args.frames = 50_000, 20_000
@@ -144,7 +154,7 @@ def main(argv=None):
         print(f"wrote {path} ({args.total_frames:,} frames) in "
               f"{time.perf_counter() - started:.0f} s")
     rows = []
-    for stage in ("fit", "transform"):
+    for stage in args.stages:
         done = subprocess.run(
             [sys.executable, __file__, "--stage", stage, "--file", str(path), "--frames",
              str(args.frames), "--threads", str(args.threads), "--batch-size",
@@ -159,10 +169,11 @@ def main(argv=None):
         f"{rows[0]['frames']:,} frames of a {rows[0]['file_frames']:,}-frame float32 MOUSE18 "
         f"file (np.load mmap_mode='r'), CPU ({platform.machine()}), {args.threads} threads, "
         f"batch_size={args.batch_size}, window=51, stride=200, one epoch.\n",
-        "| stage | peak RssAnon (GB) | before (GB) | seconds | training windows |",
-        "|---|---|---|---|---|",
+        "| stage | peak RssAnon (GB) | before (GB) | seconds | windows | windows/s |",
+        "|---|---|---|---|---|---|",
         *(f"| {r['stage']} | {r['peak_rss_anon_gb']:.2f} | {r['baseline_rss_anon_gb']:.2f} | "
-          f"{r['seconds']:.0f} | {r['windows']:,} |" for r in rows),
+          f"{r['seconds']:.0f} | {r['windows']:,} | {r['windows_per_second']:.0f} |"
+          for r in rows),
         f"\nTarget: peak RssAnon under {TARGET_GB} GB.",
     ]
     (args.out / "results.md").write_text("\n".join(lines) + "\n")

@@ -19,11 +19,11 @@ from ._frames.coverage import (
     warn_joined_recordings,
     warn_unordered_index,
 )
-from ._frames.inputs import FeatureInput, SkeletonInput
+from ._frames.inputs import FeatureInput, SkeletonInput, WindowFrames
 from ._frames.nuisance import check_conditional, fit_nuisance, model_nuisance
 from ._frames.tables import Table
 from ._frames.validation import check_frames, check_latent
-from ._frames.windows import WindowPlan, chunk_plans
+from ._frames.windows import WindowPlan, check_windows, chunk_plans
 from ._persistence import load_estimator, run_fingerprint, save_estimator
 from ._solver.build import check_architecture, restore_net, scrubber_key
 from ._solver.data import latent_dataset, window_dataset
@@ -422,7 +422,8 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         )
         previous = self.net_ if warm else None
         self.net_ = start_net(spec, device=self.device_, seed=seed, previous=previous, run=run)
-        dataset = self._dataset(frames, plan, plan.centers, table, with_targets=True)
+        decoder_input, targets = self._nuisance(table, len(X), with_targets=True)
+        dataset = self._dataset(frames, plan, plan.centers, decoder_input, targets)
         try:
             run_epochs(self.net_, dataset, spec, warm=warm)
         finally:
@@ -453,10 +454,12 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Returns
         -------
         Z : ndarray of shape (n_frames, n_components)
-            Posterior means. A frame whose window touches unusable frames
-            gets the embedding of the nearest usable frame of its recording
-            or a NaN row, as ``unusable_frames`` says; :meth:`valid_frames`
-            marks the frames with an embedding of their own.
+            Posterior means, float32 when X is a float32 array (such as a
+            float32 memory map), else float64. A frame whose window touches
+            unusable frames gets the embedding of the nearest usable frame
+            of its recording or a NaN row, as ``unusable_frames`` says;
+            :meth:`valid_frames` marks the frames with an embedding of
+            their own.
         """
         Z, usable = self._embed(X, groups)
         if self.unusable_frames == "nearest":
@@ -548,6 +551,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         posterior sample (seeded by ``random_state``), as the log-likelihood
         of its frames in X's units (unit-variance Gaussian in standardised
         units, with the standardisation's Jacobian) minus the KL divergence.
+        X is read chunk by chunk, as in :meth:`transform`.
 
         Parameters
         ----------
@@ -561,17 +565,26 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_frames(X, reset=False)
         table = nuisance if nuisance is not None else y
-        frames, plan, _ = self._plan(X, table, groups, stride=1)
-        plan.check_windows()
         if self.conditional:
             check_conditional(table, "scoring", "y or nuisance=...")
-        dataset = self._dataset(frames, plan, plan.centers, table)
+        decoder_input, _ = self._nuisance(table, len(X))
+        usable = ~self._missing_nuisance(table, len(X))
+        total, count = 0.0, 0
         self.net_.generator = make_generator(draw_seed(self.random_state), self.device_)
         try:
-            elbo = self.net_.window_elbo(dataset)
+            for begin, end, frames, plan, centers in chunk_plans(
+                self.input_, X, groups, self.window, usable=usable
+            ):
+                scored = plan.centers[(plan.centers >= centers[0]) & (plan.centers <= centers[-1])]
+                if len(scored):
+                    lo = begin - centers[0]
+                    nuisance_rows = decoder_input[lo : lo + len(plan.start)]
+                    elbo = self.net_.window_elbo(self._dataset(frames, plan, scored, nuisance_rows))
+                    total, count = total + float(elbo.sum().cpu()), count + len(elbo)
         finally:
             self.net_.generator = None
-        return float(elbo.mean().cpu()) + float(self.input_.log_det_jacobian(self.window))
+        check_windows(count, len(X), self.window)
+        return total / count + float(self.input_.log_det_jacobian(self.window))
 
     @property
     def module_(self):
@@ -593,6 +606,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self._needs_nuisance()
         tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def _needs_nuisance(self):
@@ -610,14 +624,15 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _embed(self, X, groups, embed=True):
         """Embeddings (when ``embed``) and which frames have their own, chunk by chunk."""
         check_is_fitted(self)
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = self._validate_frames(X, reset=False)
-        Z = np.full((len(X), self.n_components), np.nan)
+        Z = np.full((len(X), self.n_components), np.nan, dtype=dtype)
         usable = np.zeros(len(X), dtype=bool)
         for begin, end, frames, plan, centers in chunk_plans(self.input_, X, groups, self.window):
             usable[begin:end] = own = plan.own(centers)
             if embed and own.any():
-                dataset = self._dataset(frames, plan, centers[own], embed=True)
-                Z[begin:end][own] = self.net_.embed(dataset).double().cpu().numpy()
+                dataset = self._dataset(frames, plan, centers[own])
+                Z[begin:end][own] = self.net_.embed(dataset).cpu().numpy()
         return Z, usable
 
     def _fit_encodings(self, X, table, groups):
@@ -635,25 +650,46 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         self.input_ = inputs.fit(X, groups=groups, window=self.window)
 
     def _plan(self, X, table, groups, stride):
-        """Per-frame inputs, the window plan and the frames missing a nuisance row."""
-        frames, valid = self.input_.frames(X, groups)
-        missing = np.zeros(len(X), dtype=bool)
-        if table is not None and self._needs_nuisance():
-            missing = self.nuisance_encoder_.missing_rows(table, len(X))
-            valid &= ~missing
+        """Per-frame inputs, the window plan and the frames missing a nuisance row.
+
+        The inputs of a memory-mapped X are derived batch by batch in
+        training (a :class:`WindowFrames`), never for all frames at once.
+        """
+        streamed = isinstance(X, np.memmap)
+        if streamed:
+            frames, valid = None, self.input_.usable(X, groups)
+        else:
+            frames, valid = self.input_.frames(X, groups)
+        missing = self._missing_nuisance(table, len(X))
+        valid &= ~missing
         plan = WindowPlan(len(X), groups, window=self.window, stride=stride, valid=valid)
+        if streamed:
+            frames = WindowFrames(self.input_, X, plan.start, plan.stop)
         return frames, plan, missing
 
-    def _dataset(self, frames, plan, centers, table=None, *, with_targets=False, embed=False):
-        """The solver's dataset of the windows centred on ``centers``."""
-        decoder_input, targets = model_nuisance(
-            self.nuisance_encoder_, table, len(plan.start), conditional=self.conditional,
+    def _missing_nuisance(self, table, n_frames):
+        """Frames without a nuisance row the model needs, shape (n_frames,), bool."""
+        if table is None or not self._needs_nuisance():
+            return np.zeros(n_frames, dtype=bool)
+        return self.nuisance_encoder_.missing_rows(table, n_frames)
+
+    def _nuisance(self, table, n_frames, with_targets=False):
+        """Decoder input (n_frames, d) and, when ``with_targets``, scrubber targets."""
+        return model_nuisance(
+            self.nuisance_encoder_, table, n_frames, conditional=self.conditional,
             scrubbed=self.scrubbers_ if with_targets else (),
         )
+
+    def _dataset(self, frames, plan, centers, decoder_input=None, targets=None):
+        """The solver's dataset of the windows centred on ``centers``.
+
+        ``decoder_input`` (one row per frame of the plan) is None when
+        embedding; ``targets`` maps scrubbed columns to per-frame targets.
+        """
         return window_dataset(
             frames, plan.start, plan.stop, centers, self.window, device=self.device_,
-            nuisance=None if embed else decoder_input,
-            targets={scrubber_key(column): value for column, value in targets.items()},
+            nuisance=decoder_input,
+            targets={scrubber_key(column): value for column, value in (targets or {}).items()},
         )
 
     def _solver_spec(self):

@@ -244,6 +244,48 @@ def test_memory_mapped_poses_give_the_in_memory_result(tmp_path, monkeypatch):
     )
 
 
+def test_memory_mapped_poses_are_never_derived_whole(tmp_path, monkeypatch):
+    """fit, transform and score derive at most a chunk or a batch of frames at a time."""
+    poses, table, *_ = make_mouse_behavior(n_animals=2, n_frames=300, random_state=0)
+    np.save(tmp_path / "poses.npy", poses.astype(np.float32))
+    mapped = np.load(tmp_path / "poses.npy", mmap_mode="r")
+    groups = table["session"].to_numpy()
+    est = ScrubbedCVAE(**dict(TINY, skeleton="mouse18", scrubber=None, conditional=False,
+                              batch_size=16))
+    derived = []
+    for name in ("frames", "_chunk_frames"):
+        method = getattr(_inputs.SkeletonInput, name)
+        monkeypatch.setattr(_inputs.SkeletonInput, name,
+                            lambda self, X, *a, method=method, **k: derived.append(len(X))
+                            or method(self, X, *a, **k))
+    monkeypatch.setattr(_inputs, "CHUNK_FRAMES", 100)
+    est.fit(mapped, groups=groups)
+    est.transform(mapped, groups=groups)
+    est.score(mapped, groups=groups)
+    assert derived and max(derived) < len(poses) / 2
+
+
+def test_score_in_chunks_scores_every_full_window_once(monkeypatch):
+    """score averages over the full windows of X, each scored in exactly one chunk."""
+    from sklearn_scrubvae._frames.windows import WindowPlan
+
+    poses, table, *_ = make_mouse_behavior(n_animals=2, n_frames=300, random_state=0)
+    groups = table["session"].to_numpy()
+    params = dict(TINY, skeleton="mouse18", scrubber="mals", nuisance=["speed"])
+    est = ScrubbedCVAE(**params).fit(poses, table, groups=groups)
+    whole = est.score(poses, table, groups=groups)
+    monkeypatch.setattr(_inputs, "CHUNK_FRAMES", 37)
+    chunked = est.score(poses, table, groups=groups)
+    # one posterior sample per window, drawn batch by batch: close, not equal
+    np.testing.assert_allclose(chunked, whole, rtol=1e-2)
+    scored = []
+    monkeypatch.setattr(est.net_, "window_elbo", lambda dataset: scored.append(len(dataset))
+                        or torch.zeros(len(dataset), dtype=torch.float64))
+    est.score(poses, table, groups=groups)
+    n_windows = len(WindowPlan(len(poses), groups, window=est.window).centers)
+    assert len(scored) > 10 and sum(scored) == n_windows
+
+
 def test_memory_mapped_features_are_checked_in_chunks(tmp_path, monkeypatch):
     X, table, _ = make_frames()
     X = X.astype(np.float32)

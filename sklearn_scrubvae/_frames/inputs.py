@@ -23,6 +23,9 @@ from ..pose._plausibility import no_complete_frame_error
 CHUNK_FRAMES = 1 << 12
 """Frames read from X at a time when deriving model inputs."""
 
+MEDIAN_FRAMES = 1_000_000
+"""Most frames whose bone lengths enter the reference medians (evenly spaced)."""
+
 
 def iter_chunks(n_frames, pad=0, chunk_size=None):
     """Split ``range(n_frames)`` into chunks, each with ``pad`` frames of context.
@@ -182,10 +185,27 @@ class FeatureInput:
                 frames["present"][begin:end] = present & usable[:, None]
         return frames, valid
 
+    def usable(self, X, groups=None):
+        """Frames with enough features present, shape (n_frames,), bool, read in chunks of X.
+
+        The flags of :meth:`frames`, without deriving the inputs.
+        """
+        required = X.shape[1] if self.n_required_ is None else self.n_required_
+        valid = np.empty(len(X), dtype=bool)
+        for _, begin, end, _ in iter_chunks(len(X)):
+            valid[begin:end] = (~np.isnan(X[begin:end])).sum(axis=1) >= required
+        return valid
+
     @property
     def frame_shape(self):
         """Shape of one frame of X: (n_features,)."""
         return (len(self.mean_),)
+
+    @property
+    def shapes(self):
+        """Per-frame shape of each model input, by name."""
+        names = ("features", "present") if self.masked else ("features",)
+        return {name: self.frame_shape for name in names}
 
     context = 0
     """Frames of context a chunk of X needs on each side (none: frames are independent)."""
@@ -247,8 +267,9 @@ class SkeletonInput:
     length_scale_ : float
         Median bone length; divides bone lengths and keypoint positions.
     reference_bone_lengths_ : ndarray of shape (n_keypoints,)
-        Median bone lengths, used to pose decoded rotations and for bones
-        touching a missing keypoint.
+        Median bone lengths of the usable frames (of at most
+        :data:`MEDIAN_FRAMES` evenly spaced frames), used to pose decoded
+        rotations and for bones touching a missing keypoint.
     n_required_ : int or None
         Keypoints a usable frame needs; None (models saved before it
         existed) means all, without a mask.
@@ -269,30 +290,45 @@ class SkeletonInput:
         self.min_keypoints = min_keypoints
 
     def fit(self, X, groups=None, window=1):
-        """Learn scales (and the mean body shape) from poses ``X`` (n_frames, n_keypoints, 3)."""
+        """Learn scales (and the mean body shape) from poses ``X`` (n_frames, n_keypoints, 3).
+
+        One pass over chunks of X: the root displacements are summed as
+        they come, and the bone lengths of evenly spaced frames (every
+        frame up to :data:`MEDIAN_FRAMES`) are kept for the medians.
+        """
+        n_frames, half = len(X), window // 2
         n_keypoints = self.skeleton.n_keypoints
         required = required_count(self.min_keypoints, n_keypoints, "keypoints")
         self.n_required_ = min(max(required, 2), n_keypoints)  # two place the body shape
         if self.masked:
-            step = max(len(X) // 100_000, 1)  # the mean shape needs no more frames
+            step = max(n_frames // 100_000, 1)  # the mean shape needs no more frames
             self.mean_pose_ = compute_mean_pose(np.asarray(X[::step]), self.skeleton)
             # bones touching a missing keypoint come out NaN until their median is known
             self.reference_bone_lengths_ = np.full(n_keypoints, np.nan)
-        frames, valid = self.frames(X, groups, names=("root", "bone_lengths"))
-        if not valid.any():
+        step = -(-n_frames // MEDIAN_FRAMES)
+        groups = None if groups is None else np.asarray(groups)
+        bones, squares, n_moves, any_valid = [], 0.0, 0, False
+        for lo, begin, end, hi in iter_chunks(n_frames, pad=self.context + half):
+            part = None if groups is None else groups[lo:hi]
+            chunk, valid = self._chunk_frames(X[lo:hi], part)
+            any_valid |= bool(valid[begin - lo : end - lo].any())
+            sampled = np.arange(begin + (-begin) % step, end, step) - lo
+            bones.append(chunk["bone_lengths"][sampled[valid[sampled]]].astype(np.float32))
+            # root displacement over half a window, from each frame of the chunk
+            first = np.arange(begin, min(end, n_frames - half)) - lo
+            both = valid[first] & valid[first + half]
+            if part is not None:
+                both &= part[first] == part[first + half]
+            moves = chunk["root"][first[both] + half] - chunk["root"][first[both]]
+            squares += float(np.sum(moves.astype(np.float64) ** 2))
+            n_moves += moves.size
+        if not any_valid:
             raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups,
                                           n_required=self.n_required_)
-        self.reference_bone_lengths_ = np.nanmedian(frames["bone_lengths"][valid], axis=0)
+        self.reference_bone_lengths_ = np.nanmedian(np.concatenate(bones), axis=0)
         non_root = np.delete(self.reference_bone_lengths_, self.skeleton.root)
         self.length_scale_ = float(np.median(non_root)) or 1.0
-        half = window // 2
-        root = frames["root"]
-        both = valid[half:] & valid[: len(valid) - half]
-        if groups is not None:
-            groups = np.asarray(groups)
-            both &= groups[half:] == groups[: len(groups) - half]
-        moves = root[half:][both] - root[: len(root) - half][both]
-        rms = float(np.sqrt(np.mean(moves**2))) if len(moves) else 0.0
+        rms = float(np.sqrt(squares / n_moves)) if n_moves else 0.0
         self.root_scale_ = rms if rms > 1e-6 * self.length_scale_ else self.length_scale_
         return self
 
@@ -305,6 +341,20 @@ class SkeletonInput:
     def frame_shape(self):
         """Shape of one frame of X: (n_keypoints, 3)."""
         return (self.skeleton.n_keypoints, 3)
+
+    @property
+    def shapes(self):
+        """Per-frame shape of each model input, by name."""
+        n_keypoints = self.skeleton.n_keypoints
+        shapes = {
+            "rot6d": (n_keypoints, 6),
+            "root": (3,),
+            "bone_lengths": (n_keypoints,),
+            "keypoints": (n_keypoints, 3),
+        }
+        if self.masked:
+            shapes["present"] = (n_keypoints,)
+        return shapes
 
     @property
     def context(self):
@@ -342,16 +392,8 @@ class SkeletonInput:
         valid : ndarray of bool, shape (n_frames,)
             Frames usable in a window.
         """
-        n_frames, n_keypoints = len(X), self.skeleton.n_keypoints
-        shapes = {
-            "rot6d": (n_keypoints, 6),
-            "root": (3,),
-            "bone_lengths": (n_keypoints,),
-            "keypoints": (n_keypoints, 3),
-            "present": (n_keypoints,),
-        }
-        if names is None:
-            names = tuple(shapes) if self.masked else tuple(shapes)[:-1]
+        n_frames, shapes = len(X), self.shapes
+        names = tuple(shapes) if names is None else names
         frames = side_by_side(n_frames, {name: shapes[name] for name in names})
         valid = np.empty(n_frames, bool)
         groups = None if groups is None else np.asarray(groups)
@@ -365,14 +407,31 @@ class SkeletonInput:
                 frames[name][begin:end] = chunk[name][keep]
         return frames, valid
 
-    def _chunk_frames(self, X, groups):
-        """All model inputs and usable-frame flags of a chunk of poses."""
+    def usable(self, X, groups=None):
+        """Frames usable in a window, shape (n_frames,), bool, read in chunks of X.
+
+        The flags of :meth:`frames`, without deriving the inputs.
+        """
+        valid = np.empty(len(X), dtype=bool)
+        groups = None if groups is None else np.asarray(groups)
+        for lo, begin, end, hi in iter_chunks(len(X), pad=self.context):
+            part = None if groups is None else groups[lo:hi]
+            valid[begin:end] = self._chunk_poses(X[lo:hi], part)[2][begin - lo : end - lo]
+        return valid
+
+    def _chunk_poses(self, X, groups):
+        """Gap-filled poses, present keypoints and usable-frame flags of a chunk of poses."""
         poses = interpolate_gaps(X, max_gap=self.max_gap, groups=groups)
         present = np.isfinite(poses).all(axis=2)
         required = self.skeleton.n_keypoints if self.n_required_ is None else self.n_required_
         valid = present.sum(axis=1) >= required
         if self.max_displacement is not None:
             valid &= ~compute_tracking_errors(poses, self.max_displacement, groups=groups)
+        return poses, present, valid
+
+    def _chunk_frames(self, X, groups):
+        """All model inputs and usable-frame flags of a chunk of poses."""
+        poses, present, valid = self._chunk_poses(X, groups)
         if self.masked:
             poses = impute_keypoints(poses, self.mean_pose_)
         rot6d, root, bone_lengths = inverse_kinematics(poses, self.skeleton)
@@ -432,6 +491,65 @@ class SkeletonInput:
         root = decoded[..., 6 * n_keypoints :] * self.root_scale_
         bones = np.broadcast_to(self.reference_bone_lengths_, rot6d.shape[:-1])
         return forward_kinematics(rot6d, root, bones, self.skeleton)
+
+
+class WindowFrames:
+    """Per-frame inputs of windows of X, derived when a batch asks for them.
+
+    The stand-in for the per-frame input arrays of a training dataset when
+    X is too large to derive whole: each batch reads its windows from X,
+    with the context that makes their frames equal to those of
+    ``inputs.frames(X, groups)``, and derives only those.
+
+    Parameters
+    ----------
+    inputs : FeatureInput or SkeletonInput
+        Fitted.
+    X : ndarray of shape (n_frames, ...)
+        Typically a memory map.
+    start, stop : ndarray of shape (n_frames,)
+        Recording boundaries of each frame.
+    """
+
+    def __init__(self, inputs, X, start, stop):
+        self.inputs = inputs
+        self.X = X
+        self.start = start
+        self.stop = stop
+
+    @property
+    def shapes(self):
+        """Per-frame shape of each model input, by name."""
+        return self.inputs.shapes
+
+    def windows(self, index):
+        """Inputs of the frames of a batch of windows.
+
+        Parameters
+        ----------
+        index : ndarray of shape (B, window), int
+            Frames of each window (clipped to its recording), the centre
+            frame in the middle column.
+
+        Returns
+        -------
+        frames : dict of str -> ndarray of shape (B, window, ...), float32
+        """
+        n_windows, window = index.shape
+        centers = index[:, window // 2]
+        pad = window // 2 + self.inputs.context
+        frames = centers[:, None] + np.arange(-pad, pad + 1)
+        # Each padded window is a recording of its own; its frames outside the
+        # centre's recording are cut off from it by labels of their own.
+        inside = (frames >= self.start[centers, None]).astype(np.int64)
+        labels = 3 * np.arange(n_windows)[:, None] + inside + (frames >= self.stop[centers, None])
+        rows = np.clip(frames, 0, len(self.X) - 1).ravel()
+        derived, _ = self.inputs.frames(self.X[rows], labels.ravel())
+        positions = (index - frames[:, :1] + frames.shape[1] * np.arange(n_windows)[:, None])
+        return {
+            name: value[positions.ravel()].reshape(index.shape + value.shape[1:])
+            for name, value in derived.items()
+        }
 
 
 def _broadcast(valid, value):

@@ -78,11 +78,7 @@ class WindowPlan:
 
     def check_windows(self):
         """Raise a ValueError when no window is used (too few frames per recording)."""
-        if len(self.centers) == 0:
-            raise ValueError(
-                f"X has n_samples={len(self.start)} frames but no recording holds a full "
-                f"window of window={self.window} frames; pass more frames or a smaller window."
-            )
+        check_windows(len(self.centers), len(self.start), self.window)
 
     def own(self, frames=None):
         """Whether each frame's window, clipped to its recording, is all usable.
@@ -115,7 +111,16 @@ class WindowPlan:
         return np.cumsum(covered[:-1]) > 0
 
 
-def chunk_plans(inputs, X, groups, window):
+def check_windows(n_windows, n_frames, window):
+    """Raise a ValueError when ``n_windows`` is 0 (too few frames per recording)."""
+    if n_windows == 0:
+        raise ValueError(
+            f"X has n_samples={n_frames} frames but no recording holds a full "
+            f"window of window={window} frames; pass more frames or a smaller window."
+        )
+
+
+def chunk_plans(inputs, X, groups, window, usable=None):
     """Per-frame inputs and window plans of X, chunk by chunk.
 
     Each chunk is read with the context its windows and inputs need, so X
@@ -128,6 +133,9 @@ def chunk_plans(inputs, X, groups, window):
     X : ndarray of shape (n_frames, ...)
     groups : array-like of shape (n_frames,) or None
     window : int
+    usable : ndarray of bool, shape (n_frames,), default=None
+        Further usable-frame flags (e.g. frames with a nuisance row), combined
+        with those of the inputs; None adds none.
 
     Yields
     ------
@@ -146,5 +154,7 @@ def chunk_plans(inputs, X, groups, window):
     for lo, begin, end, hi in iter_chunks(n_frames, pad=window // 2 + inputs.context):
         part = None if groups is None else groups[lo:hi]
         frames, valid = inputs.frames(X[lo:hi], part)
+        if usable is not None:
+            valid &= usable[lo:hi]
         plan = WindowPlan(hi - lo, part, window=window, valid=valid)
         yield begin, end, frames, plan, np.arange(begin - lo, end - lo)

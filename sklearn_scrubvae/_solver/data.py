@@ -2,8 +2,10 @@
 
 Frames stay on the training device as one float32 matrix (one row per
 frame, every per-frame quantity side by side); a batch of windows is
-gathered from it by index. Batches are drawn from a permuted index tensor
-on the same device, so no per-window Python object is ever created.
+gathered from it by index. Frames too many to derive whole come instead
+from a source that derives each batch's windows when asked. Batches are
+drawn from a permuted index tensor on the same device, so no per-window
+Python object is ever created.
 """
 
 import copy
@@ -49,9 +51,12 @@ class WindowDataset(Dataset):
 
     Parameters
     ----------
-    frames : dict of str -> Tensor of shape (n_frames, ...)
-        Per-frame model inputs; put side by side in one matrix on the
-        device of ``centers``.
+    frames : dict of str -> Tensor of shape (n_frames, ...) or frame source
+        Per-frame model inputs, put side by side in one matrix on the
+        device of ``centers``; or an object with ``shapes`` (per-frame
+        shape of each input, by name) and ``windows(index)``, which maps a
+        (B, window) int ndarray of frames to a dict of (B, window, ...)
+        float32 arrays, called for every batch.
     nuisance : Tensor of shape (n_frames, nuisance_dim) or None
         Encoded nuisance for the decoder; None when ``X`` only carries the
         frames (embedding).
@@ -67,12 +72,14 @@ class WindowDataset(Dataset):
 
     def __init__(self, frames, nuisance, targets, start, stop, centers, window):
         n_frames = len(start)
-        self.names = list(frames)
-        self.shapes = [tuple(value.shape[1:]) for value in frames.values()]
-        self.widths = [math.prod(shape) for shape in self.shapes]
-        self.frames = _side_by_side(
-            [value.reshape(n_frames, -1) for value in frames.values()]
-        ).to(centers.device)
+        self.source = frames if hasattr(frames, "windows") else None
+        if self.source is None:
+            self.names = list(frames)
+            self.shapes = [tuple(value.shape[1:]) for value in frames.values()]
+            self.widths = [math.prod(shape) for shape in self.shapes]
+            self.frames = _side_by_side(
+                [value.reshape(n_frames, -1) for value in frames.values()]
+            ).to(centers.device)
         self.nuisance = nuisance
         self.targets = targets
         self.start = start
@@ -110,17 +117,22 @@ class WindowDataset(Dataset):
         index = torch.minimum(
             torch.maximum(index, self.start[centers, None]), self.stop[centers, None] - 1
         )
-        gathered = self.frames[index]
-        columns = torch.split(gathered, self.widths, dim=-1)
-        frames = {
-            name: column.reshape(*index.shape, *shape).contiguous()
-            for name, column, shape in zip(self.names, columns, self.shapes)
-        }
-        X = {"frames": frames}
+        X = {"frames": self._frames(index)}
         if self.nuisance is not None:
             X["nuisance"] = self.nuisance[centers]
         y = {name: value[centers] for name, value in self.targets.items()}
         return X, y
+
+    def _frames(self, index):
+        """Per-frame inputs of the frames ``index`` (B, window), by name."""
+        if self.source is not None:
+            arrays = self.source.windows(index.cpu().numpy())
+            return {name: torch.as_tensor(value).to(self.device) for name, value in arrays.items()}
+        columns = torch.split(self.frames[index], self.widths, dim=-1)
+        return {
+            name: column.reshape(*index.shape, *shape).contiguous()
+            for name, column, shape in zip(self.names, columns, self.shapes)
+        }
 
     def subset(self, mask):
         """The windows where ``mask`` is True, sharing the frame storage.
@@ -265,7 +277,9 @@ def window_dataset(frames, start, stop, centers, window, *, device, nuisance=Non
 
     Parameters
     ----------
-    frames : dict of str -> ndarray of shape (n_frames, ...)
+    frames : dict of str -> ndarray of shape (n_frames, ...) or frame source
+        Per-frame inputs, or a source deriving them per batch (see
+        :class:`WindowDataset`).
     start, stop : ndarray of shape (n_frames,)
     centers : ndarray of shape (n_windows,)
     window : int
@@ -279,10 +293,12 @@ def window_dataset(frames, start, stop, centers, window, *, device, nuisance=Non
     -------
     dataset : WindowDataset
     """
-    nbytes = sum(value.nbytes for value in frames.values())
-    device = device if frames_fit_on_device(nbytes, device) else torch.device("cpu")
+    if not hasattr(frames, "windows"):
+        nbytes = sum(value.nbytes for value in frames.values())
+        device = device if frames_fit_on_device(nbytes, device) else torch.device("cpu")
+        frames = frames_as_tensors(frames)
     return WindowDataset(
-        frames=frames_as_tensors(frames),
+        frames=frames,
         nuisance=None if nuisance is None else torch.as_tensor(nuisance, device=device),
         targets={
             name: torch.as_tensor(value, device=device) for name, value in (targets or {}).items()
