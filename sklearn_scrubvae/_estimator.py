@@ -13,24 +13,19 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._frames.coverage import (
-    bridge_unusable,
-    warn_all_columns,
-    warn_dropped_windows,
-    warn_joined_recordings,
-    warn_unordered_index,
+    bridge_unusable, warn_all_columns, warn_fit_coverage, warn_unordered_index,
 )
-from ._frames.inputs import FeatureInput, SkeletonInput, WindowFrames
+from ._frames.inputs import FeatureInput, SkeletonInput
 from ._frames.nuisance import check_conditional, fit_nuisance, model_nuisance
 from ._frames.tables import Table
 from ._frames.validation import check_frames, check_latent
-from ._frames.windows import WindowPlan, check_windows, chunk_plans
+from ._frames.windows import check_windows, chunk_plans, plan_windows
 from ._persistence import load_estimator, run_fingerprint, save_estimator
 from ._solver.build import check_architecture, restore_net, scrubber_key
 from ._solver.data import latent_dataset, window_dataset
 from ._solver.device import PRECISIONS, draw_seed, make_generator
 from ._solver.run import run_epochs, start_net, training_device
 from .pose import Skeleton, get_skeleton
-from .pose._plausibility import warn_tracking_glitches
 from .scrubbers import CATEGORICAL_ONLY, SCRUBBERS
 
 
@@ -404,14 +399,10 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         warn_unordered_index(table)
         if not warm:  # a warm start keeps the encodings its weights were trained on
             self._fit_encodings(X, table, groups)
-        if self.skeleton_ is not None and not isinstance(X, np.memmap):
-            warn_joined_recordings(X, groups)
-            if self.max_displacement is None:
-                warn_tracking_glitches(X, groups)
-        frames, plan, missing = self._plan(X, table, groups, self.stride)
-        poses = None if self.skeleton_ is None or isinstance(X, np.memmap) else X
-        warn_dropped_windows(plan, poses=poses, skeleton=self.skeleton_, max_gap=self.max_gap,
-                             groups=groups, n_nuisance_missing=int(missing.sum()))
+        missing = self._missing_nuisance(table, len(X))
+        frames, plan = plan_windows(self.input_, X, groups, self.window, self.stride, missing)
+        warn_fit_coverage(X, groups, plan, missing, skeleton=self.skeleton_,
+                          max_gap=self.max_gap, max_displacement=self.max_displacement)
         plan.check_windows()
         self.n_windows_, self.n_windows_dropped_ = len(plan.centers), plan.n_dropped
         self.device_, seed = training_device(self.device, self.random_state, self.precision)
@@ -648,24 +639,6 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
             self.skeleton_, self.alignment, self.max_gap, self.max_displacement, self.min_keypoints
         )
         self.input_ = inputs.fit(X, groups=groups, window=self.window)
-
-    def _plan(self, X, table, groups, stride):
-        """Per-frame inputs, the window plan and the frames missing a nuisance row.
-
-        The inputs of a memory-mapped X are derived batch by batch in
-        training (a :class:`WindowFrames`), never for all frames at once.
-        """
-        streamed = isinstance(X, np.memmap)
-        if streamed:
-            frames, valid = None, self.input_.usable(X, groups)
-        else:
-            frames, valid = self.input_.frames(X, groups)
-        missing = self._missing_nuisance(table, len(X))
-        valid &= ~missing
-        plan = WindowPlan(len(X), groups, window=self.window, stride=stride, valid=valid)
-        if streamed:
-            frames = WindowFrames(self.input_, X, plan.start, plan.stop)
-        return frames, plan, missing
 
     def _missing_nuisance(self, table, n_frames):
         """Frames without a nuisance row the model needs, shape (n_frames,), bool."""

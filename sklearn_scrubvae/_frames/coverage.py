@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..pose import count_unusable_frames, find_recording_breaks
+from ..pose._plausibility import warn_tracking_glitches
 from .windows import compute_segments
 
 # Warn when fit leaves out more than this fraction of the training windows.
@@ -100,6 +101,34 @@ def warn_bridged(n_bridged, n_frames, n_left):
     if n_left:
         message += f" {n_left} frames of recordings without any usable frame stay NaN."
     warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def warn_fit_coverage(X, groups, plan, missing, *, skeleton, max_gap, max_displacement):
+    """The warnings of a fit about the recordings it was given.
+
+    Joined recordings and tracking glitches in poses held in memory (a
+    memory map is not read whole for them), and training windows dropped
+    for unusable frames.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_frames, ...)
+    groups : array-like of shape (n_frames,) or None
+    plan : WindowPlan
+    missing : ndarray of bool, shape (n_frames,)
+        Frames without a nuisance row.
+    skeleton : Skeleton or None
+        Pose mode when given.
+    max_gap : int
+    max_displacement : float or None
+    """
+    poses = None if skeleton is None or isinstance(X, np.memmap) else X
+    if poses is not None:
+        warn_joined_recordings(poses, groups)
+        if max_displacement is None:
+            warn_tracking_glitches(poses, groups)
+    warn_dropped_windows(plan, poses=poses, skeleton=skeleton, max_gap=max_gap,
+                         groups=groups, n_nuisance_missing=int(missing.sum()))
 
 
 def warn_dropped_windows(plan, *, poses=None, skeleton=None, max_gap=None, groups=None,

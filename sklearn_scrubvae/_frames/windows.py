@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..pose._validation import check_groups
-from .inputs import iter_chunks
+from .inputs import WindowFrames, iter_chunks
 
 
 def compute_segments(n_frames, groups=None):
@@ -109,6 +109,39 @@ class WindowPlan:
         np.add.at(covered, dropped - half, 1)
         np.add.at(covered, dropped + half + 1, -1)
         return np.cumsum(covered[:-1]) > 0
+
+
+def plan_windows(inputs, X, groups, window, stride, missing):
+    """Per-frame inputs and the window plan of a fit.
+
+    The inputs of a memory-mapped X are derived batch by batch in training
+    (a :class:`~sklearn_scrubvae._frames.inputs.WindowFrames`), never for
+    all frames at once.
+
+    Parameters
+    ----------
+    inputs : FeatureInput or SkeletonInput
+        Fitted.
+    X : ndarray of shape (n_frames, ...)
+    groups : array-like of shape (n_frames,) or None
+    window, stride : int
+    missing : ndarray of bool, shape (n_frames,)
+        Frames without a nuisance row the model needs (unusable).
+
+    Returns
+    -------
+    frames : dict of str -> ndarray of shape (n_frames, ...), or WindowFrames
+    plan : WindowPlan
+    """
+    streamed = isinstance(X, np.memmap)
+    if streamed:
+        frames, valid = None, inputs.usable(X, groups)
+    else:
+        frames, valid = inputs.frames(X, groups)
+    plan = WindowPlan(len(X), groups, window=window, stride=stride, valid=valid & ~missing)
+    if streamed:
+        frames = WindowFrames(inputs, X, plan.start, plan.stop)
+    return frames, plan
 
 
 def check_windows(n_windows, n_frames, window):
