@@ -271,8 +271,7 @@ def test_transform_on_a_dask_cluster_equals_the_in_memory_transform():
         with distributed.get_task_stream(client) as stream:
             Z = embed_on_dask(est, poses, 397, depth).compute()
         print(f"dask transform of {len(poses)} frames: {time.perf_counter() - start:.2f} s")
-        with pytest.warns(UserWarning, match="touches unusable frames"):
-            short = embed_on_dask(est, poses, 397, est.window // 2).compute()
+        short = embed_on_dask(est, poses, 397, est.window // 2).compute()
     assert len({task["worker"] for task in stream.data}) == 2
     assert np.array_equal(Z, expected)
     # Control: half a window of overlap misses the gaps filled across a block edge.
