@@ -9,7 +9,8 @@ kernel 5) and a small one (17-frame windows, D = 16, channels 32-64, kernel
 
 - training windows/s of ``fit``: after an untimed warm-up fit, the time of
   a fit of ``epochs`` epochs minus that of a one-epoch fit (the setup
-  cancels out), per epoch;
+  cancels out), per epoch; and of the whole ``epochs``-epoch fit, setup
+  included;
 - the same module (the estimator's own trained ``module_``, its scrubbers
   and loss) driven by a plain hand-written PyTorch loop over batches
   gathered beforehand: the reference for the estimator's overhead; two
@@ -23,6 +24,12 @@ kernel 5) and a small one (17-frame windows, D = 16, channels 32-64, kernel
 - peak memory during ``fit`` (resident set size on the CPU,
   ``torch.cuda.max_memory_allocated`` on a GPU).
 
+Every configuration is measured at each precision (float32 and, where the
+device has it, bfloat16 autocast) and, on the CPU, at one thread and at all
+of torch's threads; bfloat16 rows also relate the fit to the float32 plain
+loop of the same configuration. The configuration block names the CPU and
+its vector instruction sets (AVX2, AVX-512, AVX512-BF16, AMX).
+
 Per architecture and batch size, ``transform`` frames/s and
 ``decode_windows`` windows/s of the model without scrubber (both end to
 end, including inverse and forward kinematics on the host), median of
@@ -32,7 +39,8 @@ Seconds are CPU seconds of the process when the device is the CPU (robust
 to other jobs on a shared machine; wall seconds on an idle machine with
 ``--threads 1``) and wall seconds after synchronisation on a GPU.
 
-    python benchmarks/bench_throughput.py --quick --threads 1
+    python benchmarks/bench_throughput.py --quick
+    python benchmarks/bench_throughput.py --quick --architectures paper --scrubbers none
     python benchmarks/bench_throughput.py --device cuda --publish doc/performance.md
 
 Results go to ``--out`` (default ``benchmarks/results/throughput/``):
@@ -112,7 +120,8 @@ class Mode:
     ----------
     grid : tuple of (str, int, tuple of str, int)
         (architecture, batch size, scrubber configurations, batches per
-        epoch) to measure; the batches per epoch set the data size.
+        epoch) to measure; the batches per epoch set the data size. An
+        architecture may come twice, at two epoch sizes.
     epochs : int
         Epochs of the timed fit (a one-epoch fit is subtracted).
     max_plain_batches : int
@@ -128,18 +137,19 @@ class Mode:
 
 
 MODES = {
-    "smoke": Mode(grid=(("tiny", 64, tuple(ALL), 2),), epochs=2,
+    "smoke": Mode(grid=(("tiny", 64, tuple(ALL), 2), ("tiny", 64, ("none",), 4)), epochs=2,
                   max_plain_batches=2, repeats=1),
     # "small" is also the laptop configuration; "defaults" the estimator's defaults.
     "quick": Mode(
         grid=(("small", 256, tuple(ALL), 8), ("small", 2048, ("none", "mals", "qd (36 classes)"), 2),
               ("paper", 256, ("none", "mals", "qd (36 classes)"), 4),
-              ("defaults", 2048, ("mals",), 1)),
+              ("paper", 256, ("none",), 10), ("defaults", 2048, ("mals",), 1)),
         epochs=3, max_plain_batches=4, repeats=2,
     ),
     "full": Mode(
         grid=tuple((arch, batch, tuple(ALL), 12) for arch in ("paper", "small")
-                   for batch in (256, 2048)) + (("defaults", 2048, ("mals",), 12),),
+                   for batch in (256, 2048))
+        + (("paper", 256, ("none",), 4), ("defaults", 2048, ("mals",), 12)),
         epochs=4, max_plain_batches=12, repeats=3,
     ),
 }
@@ -160,10 +170,14 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=None,
                         help="results folder (default: benchmarks/results/throughput/)")
     parser.add_argument("--device", default="auto", help="torch device of the models")
-    parser.add_argument("--precision", default="32", choices=["32", "bf16"],
-                        help="ScrubbedCVAE precision (the plain loop follows it)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--precision", nargs="+", default=None, choices=["32", "bf16"],
+                        help="ScrubbedCVAE precisions, each measured (the plain loop follows "
+                             "it; default: 32, and bf16 where the device supports it)")
+    parser.add_argument("--threads", nargs="+", type=int, default=None,
+                        help="torch CPU thread counts, each measured (default on the CPU: 1 "
+                             "and torch's choice; elsewhere torch's choice)")
+    parser.add_argument("--architectures", nargs="+", default=None, choices=list(ARCHITECTURES),
+                        metavar="NAME", help="measure only these architectures of the mode")
     parser.add_argument("--scrubbers", nargs="+", default=None, choices=ALL, metavar="NAME",
                         help=f"measure only these scrubber configurations: {', '.join(ALL)}")
     parser.add_argument("--publish", type=Path, default=None,
@@ -208,6 +222,33 @@ def device_name(device):
              (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
              if line.startswith("model name")]
     return f"CPU: {names[0] if names else platform.processor() or platform.machine()}"
+
+
+ISA_FLAGS = {"AVX2": "avx2", "AVX-512": "avx512f", "AVX512-BF16": "avx512_bf16",
+             "AMX-BF16": "amx_bf16"}
+
+
+def cpu_isa():
+    """The vector instruction sets among :data:`ISA_FLAGS` that this CPU reports.
+
+    Read from ``/proc/cpuinfo`` (Linux); elsewhere torch's CPU capability.
+    """
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    flags = next((set(line.split(":", 1)[1].split()) for line in lines
+                  if line.startswith("flags")), None)
+    if flags is None:
+        return f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    return ", ".join(name for name, flag in ISA_FLAGS.items() if flag in flags) or "none"
+
+
+def default_precisions(device):
+    """float32, and bfloat16 where the device computes it natively."""
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = device.type == "cpu" and "AVX512-BF16" in cpu_isa()
+    return ["32", "bf16"] if native else ["32"]
 
 
 def matmul_peak(device, precision, repeats=5):
@@ -401,69 +442,108 @@ def timed(fn, repeats, device):
 # -------------------------------------------------------------- experiment
 
 
-def measure(args, mode, device, peak_flops):
+def measure(args, mode, device, peaks):
+    """Training and inference rows of every configuration of ``mode`` at the current threads.
+
+    Parameters
+    ----------
+    peaks : dict of str -> float
+        Measured matrix-product FLOP/s per precision.
+    """
     training, inference, log = [], [], []
     for arch, batch_size, names, batches_per_epoch in mode.grid:
+        if args.architectures is not None and arch not in args.architectures:
+            continue
         names = [n for n in names if args.scrubbers is None or n in args.scrubbers]
         params = ARCHITECTURES[arch]
         # Exactly batches_per_epoch full batches of windows per epoch.
         per_animal = batches_per_epoch * batch_size // N_ANIMALS + params["window"] - 1
-        poses, table, groups = make_data(per_animal, args.seed)
-        base_rate = None
+        data = make_data(per_animal, args.seed)
+        base_rates = {}
         for name in names:
-            options, column = SCRUBBERS[name]
-            est = ScrubbedCVAE(
-                **options, **params, nuisance=[column], skeleton="mouse18",
-                batch_size=batch_size, max_iter=mode.epochs, learning_rate=1e-4,
-                device=args.device, precision=args.precision, random_state=args.seed,
-            )
-            # After untimed warm-ups, setup (kinematics, data transfer) cancels
-            # out between a one-epoch fit and the full one; the timed plain
-            # passes alternate with the timed fits, so that a change in the
-            # machine's load affects both alike.
-            one_epoch = clone(est).set_params(max_iter=1)
-            one_epoch.fit(poses, table, groups=groups)
-            batches = gather_batches(one_epoch, poses, table, groups, mode.max_plain_batches,
-                                     args.seed)
-            flops = flops_per_window(one_epoch, batches[0])
-            plain_pass(one_epoch, batches)
-            start = clock(device)
-            one_epoch.fit(poses, table, groups=groups)
-            first = clock(device) - start
-            passes = [plain_pass(one_epoch, batches)]
-            start = clock(device)
-            with PeakMemory(device) as memory:
-                est.fit(poses, table, groups=groups)
-            seconds = clock(device) - start
-            passes.append(plain_pass(est, batches))
-            fit_rate = est.n_windows_ * (mode.epochs - 1) / (seconds - first)
-            plain_rate = sum(len(v) for _, v, _ in batches) / np.mean(passes)
-            scrubbing = scrubber_seconds(est, batches[0], 2 * mode.repeats)
-            if name == "none":
-                base_rate = fit_rate
-            training.append({
-                "architecture": arch, "batch": batch_size, "scrubber": name,
-                "fit windows/s": fit_rate, "plain loop windows/s": plain_rate,
-                "estimator overhead %": 100 * (plain_rate / fit_rate - 1),
-                "scrubber overhead %": (100 * (base_rate / fit_rate - 1)
-                                        if base_rate is not None else float("nan")),
-                "scrubber ms/step": 1e3 * scrubbing,
-                "scrubber share %": 100 * scrubbing * plain_rate / batch_size,
-                "MFLOP/window": flops / 1e6,
-                "GFLOP/s": flops * fit_rate / 1e9,
-                "MFU %": 100 * flops * fit_rate / peak_flops,
-                "peak memory MB": memory.peak / 2**20,
-            })
-            log.append({"architecture": arch, "batch": batch_size, "scrubber": name,
-                        "epochs": est.n_iter_, "windows": est.n_windows_,
-                        "final_loss": est.loss_curve_[-1], "fit_seconds": seconds,
-                        "device": str(est.device_)})
-            print(f"[throughput] {arch} batch {batch_size} {name}: fit {fit_rate:.0f}, "
-                  f"plain {plain_rate:.0f} windows/s", flush=True)
-            if name == "none":
-                inference.append(measure_inference(est, poses, table, groups, mode, device,
-                                                   arch, batch_size, fit_rate))
+            for precision in args.precision:
+                row, fit, est = measure_fit(args, mode, device, arch, batch_size, name,
+                                            precision, data)
+                row["MFU %"] = 100 * row["GFLOP/s"] * 1e9 / peaks[precision]
+                if name == "none":
+                    base_rates[precision] = row["fit windows/s"]
+                base = base_rates.get(precision)
+                row["scrubber overhead %"] = (100 * (base / row["fit windows/s"] - 1)
+                                              if base is not None else float("nan"))
+                training.append(row)
+                log.append(fit)
+                print(f"[throughput] {torch.get_num_threads()} threads, {arch} batch "
+                      f"{batch_size}, {row['epoch windows']} windows/epoch, {name}, "
+                      f"precision {precision}: fit {row['fit windows/s']:.0f}, plain "
+                      f"{row['plain loop windows/s']:.0f} windows/s", flush=True)
+                done = {(r["architecture"], r["batch"], r["precision"]) for r in inference}
+                if name == "none" and (arch, batch_size, precision) not in done:
+                    inference.append(measure_inference(est, *data, mode, device, arch,
+                                                       batch_size, row["fit windows/s"]))
     return pd.DataFrame(training), pd.DataFrame(inference), pd.DataFrame(log)
+
+
+def measure_fit(args, mode, device, arch, batch_size, name, precision, data):
+    """The training row of one configuration, its fit's log entry and the fitted model."""
+    poses, table, groups = data
+    options, column = SCRUBBERS[name]
+    est = ScrubbedCVAE(
+        **options, **ARCHITECTURES[arch], nuisance=[column], skeleton="mouse18",
+        batch_size=batch_size, max_iter=mode.epochs, learning_rate=1e-4,
+        device=args.device, precision=precision, random_state=args.seed,
+    )
+    # After untimed warm-ups, setup (kinematics, data transfer) cancels out
+    # between a one-epoch fit and the full one; the timed plain passes
+    # alternate with the timed fits, so that a change in the machine's load
+    # affects both alike.
+    one_epoch = clone(est).set_params(max_iter=1)
+    one_epoch.fit(poses, table, groups=groups)
+    batches = gather_batches(one_epoch, poses, table, groups, mode.max_plain_batches, args.seed)
+    flops = flops_per_window(one_epoch, batches[0])
+    plain_pass(one_epoch, batches)
+    start = clock(device)
+    one_epoch.fit(poses, table, groups=groups)
+    first = clock(device) - start
+    passes = [plain_pass(one_epoch, batches)]
+    start = clock(device)
+    with PeakMemory(device) as memory:
+        est.fit(poses, table, groups=groups)
+    seconds = clock(device) - start
+    passes.append(plain_pass(est, batches))
+    fit_rate = est.n_windows_ * (mode.epochs - 1) / (seconds - first)
+    whole_rate = est.n_windows_ * mode.epochs / seconds
+    plain_rate = sum(len(v) for _, v, _ in batches) / np.mean(passes)
+    scrubbing = scrubber_seconds(est, batches[0], 2 * mode.repeats)
+    row = {
+        "threads": torch.get_num_threads(), "precision": precision,
+        "architecture": arch, "batch": batch_size, "epoch windows": est.n_windows_,
+        "scrubber": name, "fit windows/s": fit_rate, "plain loop windows/s": plain_rate,
+        "fit / plain": fit_rate / plain_rate,
+        "whole fit / plain": whole_rate / plain_rate,
+        "estimator overhead %": 100 * (plain_rate / fit_rate - 1),
+        "scrubber overhead %": float("nan"),  # set by measure, against the row without
+        "scrubber ms/step": 1e3 * scrubbing,
+        "scrubber share %": 100 * scrubbing * plain_rate / batch_size,
+        "MFLOP/window": flops / 1e6,
+        "GFLOP/s": flops * fit_rate / 1e9,
+        "MFU %": float("nan"),  # set by measure, against the measured peak
+        "peak memory MB": memory.peak / 2**20,
+    }
+    fit = {"threads": row["threads"], "precision": precision, "architecture": arch,
+           "batch": batch_size, "scrubber": name, "epochs": est.n_iter_,
+           "windows": est.n_windows_, "final_loss": est.loss_curve_[-1],
+           "fit_seconds": seconds, "device": str(est.device_)}
+    return row, fit, est
+
+
+def relative_to_float32(training):
+    """Add ``fit / fp32 plain``: each fit's rate over the float32 plain loop of its configuration."""
+    keys = ["threads", "architecture", "batch", "epoch windows", "scrubber"]
+    float32 = training[training["precision"] == "32"].set_index(keys)["plain loop windows/s"]
+    reference = training.join(float32.rename("fp32 plain"), on=keys)["fp32 plain"]
+    position = training.columns.get_loc("whole fit / plain") + 1
+    training.insert(position, "fit / fp32 plain", training["fit windows/s"] / reference)
+    return training
 
 
 def measure_inference(est, poses, table, groups, mode, device, arch, batch_size, fit_rate):
@@ -473,6 +553,7 @@ def measure_inference(est, poses, table, groups, mode, device, arch, batch_size,
     decode = timed(lambda: est.decode_windows(Z, nuisance=table), mode.repeats, device)
     frames_per_second = len(poses) / seconds
     return {
+        "threads": torch.get_num_threads(), "precision": est.precision,
         "architecture": arch, "batch": batch_size,
         "transform frames/s": frames_per_second,
         "transform / training": frames_per_second / fit_rate,
@@ -484,20 +565,30 @@ def measure_inference(est, poses, table, groups, mode, device, arch, batch_size,
 # ------------------------------------------------------------------ results
 
 
+RATIO_COLUMNS = ("fit / plain", "whole fit / plain", "fit / fp32 plain")
+
+
 def results_markdown(command, config, tables):
     lines = [
         "### Configuration", "",
         f"`{command}`", "",
-        f"- Device: {config['device_name']} ({config['device']}, {config['torch_threads']} "
-        f"torch threads), precision {config['precision']}",
-        f"- Measured matrix-product peak: {config['matmul_peak_gflops']:.0f} GFLOP/s "
-        f"({'bf16' if config['precision'] == 'bf16' else 'float32'})",
+        f"- Device: {config['device_name']} ({config['device']}); CPU instruction sets: "
+        f"{config['cpu_isa']}",
+        f"- torch threads: {', '.join(map(str, config['torch_threads']))}; precisions: "
+        f"{', '.join(config['precision'])}",
+        "- Measured matrix-product peak (GFLOP/s): " + "; ".join(
+            f"{threads} threads {precision} {gflops:.0f}"
+            for threads, peaks in config["matmul_peak_gflops"].items()
+            for precision, gflops in peaks.items()),
         f"- Mode `{config['mode']}`, seed {config['seed']}, wall time "
         f"{config['wall_seconds']:.0f} s; sklearn_scrubvae {config['versions']['sklearn_scrubvae']}, "
         f"torch {config['versions']['torch']}, skorch {config['versions']['skorch']}",
         "",
     ]
     for title, table in tables.items():
+        # Ratios with two decimals, as strings (the other numbers get one).
+        table = table.assign(**{column: table[column].map("{:.2f}".format)
+                                for column in RATIO_COLUMNS if column in table})
         lines += [f"### {title}", "", markdown_table(table, digits=1), ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -515,17 +606,26 @@ def publish(page, block):
 def main(argv=None):
     args = parse_args(argv)
     mode = MODES[args.mode]
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     device = resolve(args.device)
+    if args.precision is None:
+        args.precision = default_precisions(device)
+    threads = args.threads
+    if threads is None:
+        threads = [1, torch.get_num_threads()] if device.type == "cpu" else [torch.get_num_threads()]
+    threads = list(dict.fromkeys(threads))
     out = args.out if args.out is not None else RESULTS_DIR
     out.mkdir(parents=True, exist_ok=True)
     options = sys.argv[1:] if argv is None else argv
     command = " ".join(["python", "benchmarks/bench_throughput.py", *map(str, options)])
 
     start = time.perf_counter()
-    peak = matmul_peak(device, args.precision)
-    training, inference, log = measure(args, mode, device, peak)
+    measured, peaks = [], {}
+    for count in threads:
+        torch.set_num_threads(count)
+        peaks[count] = {precision: matmul_peak(device, precision) for precision in args.precision}
+        measured.append(measure(args, mode, device, peaks[count]))
+    training, inference, log = (pd.concat(tables, ignore_index=True) for tables in zip(*measured))
+    training = relative_to_float32(training)
     wall = time.perf_counter() - start
 
     tables = {"training": training, "inference": inference, "fits": log}
@@ -533,9 +633,12 @@ def main(argv=None):
         table.to_csv(out / csv_name(title), index=False)
     config = {
         "script": "throughput", "command": command, "mode": args.mode, "seed": args.seed,
-        "settings": asdict(mode), "scrubbers": args.scrubbers, "device": str(device),
-        "device_name": device_name(device), "precision": args.precision,
-        "torch_threads": torch.get_num_threads(), "matmul_peak_gflops": peak / 1e9,
+        "settings": asdict(mode), "scrubbers": args.scrubbers,
+        "architectures": args.architectures, "device": str(device),
+        "device_name": device_name(device), "cpu_isa": cpu_isa(), "precision": args.precision,
+        "torch_threads": threads,
+        "matmul_peak_gflops": {count: {precision: flops / 1e9 for precision, flops in
+                                       values.items()} for count, values in peaks.items()},
         "wall_seconds": wall,
         "versions": {"sklearn_scrubvae": sklearn_scrubvae.__version__,
                      "torch": torch.__version__, "skorch": skorch.__version__,

@@ -11,6 +11,7 @@ import torch
 
 from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae._frames import inputs as _inputs
+from sklearn_scrubvae._solver.divergence import _copy_state
 from sklearn_scrubvae.datasets import make_mouse_behavior
 
 from conftest import make_frames
@@ -219,6 +220,38 @@ def test_divergence_can_warn_and_keep_the_last_good_model():
     # The guard's copy of the last good state is dropped once training ends.
     guard = dict(est.net_.callbacks_)["divergence"]
     assert not hasattr(guard, "module_state_")
+
+
+def test_restored_model_is_the_model_of_the_last_finite_epoch():
+    X, table, groups = make_frames()
+    # This learning rate diverges after the first epoch.
+    params = {**EXPLODING, "learning_rate": 300.0, "max_iter": 6}
+    est = ScrubbedCVAE(**params, on_divergence="warn")
+    with pytest.warns(UserWarning, match="diverged"):
+        est.fit(X, table, groups=groups)
+    assert est.n_iter_ >= 1  # epochs were kept (a test of the epoch snapshots)
+    short = ScrubbedCVAE(**{**params, "max_iter": est.n_iter_})
+    short.fit(X, table, groups=groups)
+    assert short.loss_curve_ == est.loss_curve_
+    for kept, trained in zip(est.module_.state_dict().values(),
+                             short.module_.state_dict().values()):
+        torch.testing.assert_close(kept, trained, rtol=0, atol=0)
+
+
+def test_state_copies_reuse_the_previous_copy_and_follow_the_state():
+    state = {"w": torch.ones(3), "opt": {"state": {0: {"step": torch.tensor(1.0)}},
+                                         "groups": [{"lr": 0.1, "params": [0]}]}}
+    first = _copy_state(state, None)
+    assert first["w"] is not state["w"] and torch.equal(first["w"], state["w"])
+    state["w"] += 1
+    state["opt"]["state"][0]["step"] += 1
+    state["opt"]["groups"][0]["lr"] = 0.2
+    second = _copy_state(state, first)
+    assert second["w"] is first["w"] and torch.equal(second["w"], state["w"])
+    assert float(second["opt"]["state"][0]["step"]) == 2.0
+    assert second["opt"]["groups"][0]["lr"] == 0.2
+    state["w"] = torch.ones(4)  # a resized buffer gets a fresh copy
+    assert _copy_state(state, second)["w"].shape == (4,)
 
 
 # ------------------------------------------------------- memory-mapped data

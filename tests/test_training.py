@@ -175,6 +175,7 @@ def test_solver_trains_and_a_restored_net_gives_the_same_outputs():
     losses = [row["train_loss"] for row in net.history]
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert net.generator is None  # no generator stays in a fitted net
+    assert net.optimizer_.defaults["fused"]  # one fused AdamW kernel on the CPU
     restored = restore_net(spec, net.module_.state_dict(), list(net.history), cpu)
     embedding = window_dataset(frames, start, stop, np.arange(300), 5, device=cpu)
     mu = net.embed(embedding)

@@ -3,6 +3,7 @@
 import copy
 import math
 
+import torch
 from skorch.callbacks import Callback
 
 from .state import load_module_state
@@ -30,10 +31,11 @@ class DivergenceGuard(Callback):
 
     At the start of training and after every epoch whose training loss and
     weights are all finite, the module's state (weights and scrubber
-    buffers) and the optimiser's state are copied (on the device). An epoch
-    with a non-finite loss raises :class:`TrainingDiverged`; the caller then
-    calls :meth:`restore`. Place it before any checkpoint callback, so a
-    diverged epoch is never written.
+    buffers) and the optimiser's state are copied (on the device), into the
+    tensors of the previous copy where shapes match, so that no memory is
+    allocated per epoch. An epoch with a non-finite loss raises
+    :class:`TrainingDiverged`; the caller then calls :meth:`restore`. Place
+    it before any checkpoint callback, so a diverged epoch is never written.
     """
 
     def on_train_begin(self, net, **kwargs):
@@ -72,8 +74,12 @@ class DivergenceGuard(Callback):
 
     def _snapshot(self, net):
         self.good_epochs_ = len(net.history)
-        self.module_state_ = copy.deepcopy(net.module_.state_dict())
-        self.optimizer_state_ = copy.deepcopy(net.optimizer_.state_dict())
+        self.module_state_ = _copy_state(
+            net.module_.state_dict(), getattr(self, "module_state_", None)
+        )
+        self.optimizer_state_ = _copy_state(
+            net.optimizer_.state_dict(), getattr(self, "optimizer_state_", None)
+        )
 
     def clear(self):
         """Drop the copy of the state (so that a pickled net does not carry it)."""
@@ -89,13 +95,48 @@ class DivergenceGuard(Callback):
             Epochs of the restored model.
         """
         load_module_state(net.module_, self.module_state_)
-        net.optimizer_.load_state_dict(self.optimizer_state_)
+        # A copy: the optimiser would otherwise keep the saved tensors as its state.
+        net.optimizer_.load_state_dict(copy.deepcopy(self.optimizer_state_))
         del net.history[self.good_epochs_ :]
         return self.good_epochs_
 
 
 def _finite_weights(net):
-    return all(bool(p.isfinite().all()) for p in net.module_.parameters())
+    # One fused norm over all parameters, one host transfer: it is finite
+    # exactly when every weight is (short of an overflow of the sum of squares).
+    return bool(torch.nn.utils.get_total_norm(net.module_.parameters()).isfinite())
+
+
+def _copy_state(state, previous):
+    """A copy of a state dict (nested dicts and lists of tensors and plain values).
+
+    Tensors are copied into the matching tensor of ``previous`` (same key,
+    shape, dtype and device) when there is one, else cloned.
+
+    Parameters
+    ----------
+    state : dict, list, tuple, Tensor or plain value
+    previous : same structure as ``state``, or None
+
+    Returns
+    -------
+    copy : same structure as ``state``
+    """
+    if torch.is_tensor(state):
+        reusable = (
+            torch.is_tensor(previous)
+            and (previous.shape, previous.dtype, previous.device)
+            == (state.shape, state.dtype, state.device)
+        )
+        return previous.copy_(state) if reusable else state.detach().clone()
+    if isinstance(state, dict):
+        previous = previous if isinstance(previous, dict) else {}
+        return {key: _copy_state(value, previous.get(key)) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        same = isinstance(previous, (list, tuple)) and len(previous) == len(state)
+        previous = previous if same else [None] * len(state)
+        return type(state)(_copy_state(value, old) for value, old in zip(state, previous))
+    return copy.deepcopy(state)
 
 
 def divergence_message(epoch, loss, good_epochs, params):
