@@ -219,7 +219,8 @@ def plot_cluster_usage(
         rows = usage[(condition == group).to_numpy()]
         x = positions - 0.4 + width * (j + 0.5)
         ax.bar(x, rows.mean().to_numpy(), width, color=colors[j],
-               label=f"mean over {'units' if unit is None else unit}" if len(groups) == 1 else str(group))
+               label=("mean over units" if unit is None else f"mean per {unit}")
+               if len(groups) == 1 else str(group))
         jitter = rng.uniform(-0.25, 0.25, size=rows.shape) * width
         ax.scatter((x + jitter).ravel(), rows.to_numpy().ravel(), s=10, color="black",
                    linewidths=0, zorder=3,
