@@ -7,9 +7,41 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "bench_throughput.py"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    pytest.importorskip("matplotlib", reason="the benchmark scripts need matplotlib")
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    import bench_throughput
+
+    return bench_throughput
+
+
+def test_cpu_bf16_is_measured_only_where_the_cpu_has_bf16_instructions(bench, monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(bench, "cpu_isa", lambda: "AVX2, AVX-512, AVX512-BF16, AMX-BF16")
+    assert bench.default_precisions(cpu) == ["32", "bf16"]
+    monkeypatch.setattr(bench, "cpu_isa", lambda: "AVX2, AVX-512")
+    assert bench.default_precisions(cpu) == ["32"]
+    monkeypatch.setattr(bench, "cpu_isa", lambda: "torch CPU capability AVX2")
+    assert bench.default_precisions(cpu) == ["32"]
+
+
+def test_cpu_isa_names_the_flags_of_this_cpu(bench):
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo")
+    flags = next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags"))
+    flags = set(flags.split(":", 1)[1].split())
+    named = bench.cpu_isa().split(", ")
+    assert ("AVX2" in named) == ("avx2" in flags)
+    assert ("AMX-BF16" in named) == ("amx_bf16" in flags)
 
 
 def test_smoke_run_writes_tables_and_publishes_them(tmp_path):
