@@ -93,6 +93,19 @@ DDP_PARAMS = dict(
 N_FRAMES = 401  # 397 windows: six batches of 64 and one of 13 (shards of 7 and 6) per epoch
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One-process reference fits use one thread, like the torchrun workers
+    (OMP_NUM_THREADS=1): another thread count sums in another order, and
+    those differences grow over epochs."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _data(n_frames=N_FRAMES):
     """The frames and speed column that DDP_FIT builds, in this process."""
     rng = np.random.default_rng(0)
