@@ -104,31 +104,25 @@ def forward_kinematics(rot6d, root, bone_lengths, skeleton="mouse18"):
         )
     dtype = rot6d.dtype
     offsets = torch.tensor(skeleton.offsets.tolist(), dtype=dtype, device=rot6d.device)
-    # Work in tree order (level by level) so that every level is a contiguous
-    # slice; parents always sit in an earlier slice.
+    # Work in tree order (level by level): every level is a contiguous slice
+    # whose parents all lie in the level before it.
     order = np.concatenate(skeleton.levels)
     position = np.empty(n_keypoints, dtype=np.int64)
     position[order] = np.arange(n_keypoints)
     batch_shape = torch.broadcast_shapes(
         rot6d.shape[:-2], root.shape[:-1], bone_lengths.shape[:-1]
     )
-    local_rot = rotation_6d_to_matrix(rot6d[..., order, :]).expand(*batch_shape, n_keypoints, 3, 3)
+    local_rot = rotation_6d_to_matrix(rot6d[..., order, :])
     lengths = bone_lengths.to(dtype)[..., order, None]
-    offsets = offsets[order]
+    bones = offsets[order, :, None]
     parents = position[np.asarray(skeleton.parents)[order]]
-    global_rot = local_rot.clone()
-    poses = root.to(dtype)[..., None, :].expand(*batch_shape, n_keypoints, 3).clone()
-    stop = len(skeleton.levels[0])
+    start, stop = 0, len(skeleton.levels[0])
+    rotations = [local_rot[..., :stop, :, :]]
+    points = [root.to(dtype)[..., None, :].expand(*batch_shape, stop, 3)]
     for level in skeleton.levels[1:]:
+        up = parents[stop : stop + len(level)] - start
         start, stop = stop, stop + len(level)
-        up = parents[start:stop]
-        rotation = _matmul3(global_rot[..., up, :, :], local_rot[..., start:stop, :, :])
-        bones = (rotation * offsets[start:stop, None, :]).sum(dim=-1)
-        global_rot[..., start:stop, :, :] = rotation
-        poses[..., start:stop, :] = poses[..., up, :] + bones * lengths[..., start:stop, :]
-    return poses[..., position, :]
-
-
-def _matmul3(a, b):
-    """Product of stacks of 3x3 matrices, by broadcasting (fast for tiny matrices)."""
-    return (a[..., :, :, None] * b[..., None, :, :]).sum(dim=-2)
+        rotations.append(rotations[-1][..., up, :, :] @ local_rot[..., start:stop, :, :])
+        step = (rotations[-1] @ bones[start:stop]).squeeze(-1) * lengths[..., start:stop, :]
+        points.append(points[-1][..., up, :] + step)
+    return torch.cat(points, dim=-2)[..., position, :]
