@@ -155,13 +155,15 @@ class FeatureInput:
         """Whether frames may miss features, and carry a ``"present"`` mask."""
         return self.n_required_ is not None and self.n_required_ < len(self.mean_)
 
-    def frames(self, X, groups=None):
+    def frames(self, X, groups=None, keep=None):
         """Model inputs per frame.
 
         Parameters
         ----------
         X : ndarray of shape (n_frames, n_features)
         groups : ignored
+        keep : ndarray of int, default=None
+            Increasing frame indices to derive; None derives every frame.
 
         Returns
         -------
@@ -172,6 +174,7 @@ class FeatureInput:
         valid : ndarray of bool, shape (n_frames,)
             Frames with enough features present.
         """
+        X = X if keep is None else X[keep]
         names = ("features", "present") if self.masked else ("features",)
         frames = side_by_side(len(X), {name: X.shape[1:] for name in names})
         valid = np.empty(len(X), dtype=bool)
@@ -365,12 +368,13 @@ class SkeletonInput:
         """
         return self.max_gap + 2
 
-    def frames(self, X, groups=None, names=None):
+    def frames(self, X, groups=None, names=None, keep=None):
         """Model inputs per frame, derived in chunks of X.
 
         Each chunk is read with :attr:`context` frames on both sides, so
         that gap filling and tracking-error flags match those computed on
-        the whole array.
+        the whole array; the inputs are derived for the frames in ``keep``
+        only (the others are context).
 
         Parameters
         ----------
@@ -380,6 +384,9 @@ class SkeletonInput:
             Recording id per frame (gaps are filled within recordings).
         names : tuple of str, default=None
             Inputs to return; None returns all.
+        keep : ndarray of int, default=None
+            Increasing frame indices to derive; None derives every frame.
+            The rows of the outputs follow ``keep``.
 
         Returns
         -------
@@ -392,19 +399,21 @@ class SkeletonInput:
         valid : ndarray of bool, shape (n_frames,)
             Frames usable in a window.
         """
-        n_frames, shapes = len(X), self.shapes
+        keep = np.arange(len(X)) if keep is None else np.asarray(keep)
+        shapes = self.shapes
         names = tuple(shapes) if names is None else names
-        frames = side_by_side(n_frames, {name: shapes[name] for name in names})
-        valid = np.empty(n_frames, bool)
+        frames = side_by_side(len(keep), {name: shapes[name] for name in names})
+        valid = np.empty(len(keep), bool)
         groups = None if groups is None else np.asarray(groups)
-        for lo, begin, end, hi in iter_chunks(n_frames, pad=self.context):
-            chunk, chunk_valid = self._chunk_frames(
-                X[lo:hi], None if groups is None else groups[lo:hi]
+        for lo, begin, end, hi in iter_chunks(len(X), pad=self.context):
+            first, last = np.searchsorted(keep, [begin, end])
+            if first == last:
+                continue
+            chunk, valid[first:last] = self._chunk_frames(
+                X[lo:hi], None if groups is None else groups[lo:hi], keep[first:last] - lo
             )
-            keep = slice(begin - lo, end - lo)
-            valid[begin:end] = chunk_valid[keep]
             for name in names:
-                frames[name][begin:end] = chunk[name][keep]
+                frames[name][first:last] = chunk[name]
         return frames, valid
 
     def usable(self, X, groups=None):
@@ -429,10 +438,10 @@ class SkeletonInput:
             valid &= ~compute_tracking_errors(poses, self.max_displacement, groups=groups)
         return poses, present, valid
 
-    def _chunk_frames(self, X, groups):
-        """All model inputs and usable-frame flags of a chunk of poses."""
-        poses, present, valid = self._chunk_poses(X, groups)
-        if self.masked:
+    def _chunk_frames(self, X, groups, keep=slice(None)):
+        """All model inputs and usable-frame flags of the ``keep`` frames of a chunk of poses."""
+        poses, present, valid = (part[keep] for part in self._chunk_poses(X, groups))
+        if self.masked and not present.all():
             poses = impute_keypoints(poses, self.mean_pose_)
         rot6d, root, bone_lengths = inverse_kinematics(poses, self.skeleton)
         if self.masked:
@@ -544,10 +553,11 @@ class WindowFrames:
         inside = (frames >= self.start[centers, None]).astype(np.int64)
         labels = 3 * np.arange(n_windows)[:, None] + inside + (frames >= self.stop[centers, None])
         rows = np.clip(frames, 0, len(self.X) - 1).ravel()
-        derived, _ = self.inputs.frames(self.X[rows], labels.ravel())
         positions = (index - frames[:, :1] + frames.shape[1] * np.arange(n_windows)[:, None])
+        keep, rows_of_keep = np.unique(positions, return_inverse=True)
+        derived, _ = self.inputs.frames(self.X[rows], labels.ravel(), keep=keep)
         return {
-            name: value[positions.ravel()].reshape(index.shape + value.shape[1:])
+            name: value[rows_of_keep.ravel()].reshape(index.shape + value.shape[1:])
             for name, value in derived.items()
         }
 

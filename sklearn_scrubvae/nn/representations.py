@@ -114,7 +114,7 @@ class SkeletonRepresentation(nn.Module):
         self.register_buffer("root_scale", torch.tensor(float(root_scale)))
         self.register_buffer("length_scale", torch.tensor(float(length_scale)))
 
-    def aligned(self, frames):
+    def aligned(self, frames, keypoints=True):
         """Windows after egocentric alignment.
 
         Parameters
@@ -123,14 +123,19 @@ class SkeletonRepresentation(nn.Module):
             ``"rot6d"`` (B, T, K, 6), ``"root"`` (B, T, 3) and
             ``"keypoints"`` (B, T, K, 3, positions relative to the root),
             in world units.
+        keypoints : bool, default=True
+            Whether to align the keypoints too (the encoder needs only the
+            rotations and the root).
 
         Returns
         -------
         rot6d : Tensor of shape (B, T, K, 6)
         root : Tensor of shape (B, T, 3), divided by ``root_scale``
-        keypoints : Tensor of shape (B, T, K, 3), divided by ``length_scale``
+        keypoints : Tensor of shape (B, T, K, 3), divided by ``length_scale``,
+            or None when ``keypoints`` is False
         """
-        rot6d, root, keypoints = frames["rot6d"], frames["root"], frames["keypoints"]
+        rot6d, root = frames["rot6d"], frames["root"]
+        keypoints = frames["keypoints"] if keypoints else None
         center = root.shape[1] // 2
         shift = root[:, center].clone()
         shift[:, 2] = 0.0
@@ -146,12 +151,15 @@ class SkeletonRepresentation(nn.Module):
                 [rot6d[:, :, :r], root_rotation[:, :, None], rot6d[:, :, r + 1 :]], dim=2
             )
             root = (turn[:, :, 0] @ root[..., None]).squeeze(-1)
-            keypoints = (turn @ keypoints[..., None]).squeeze(-1)
-        return rot6d, root / self.root_scale, keypoints / self.length_scale
+            if keypoints is not None:
+                keypoints = (turn @ keypoints[..., None]).squeeze(-1)
+        if keypoints is not None:
+            keypoints = keypoints / self.length_scale
+        return rot6d, root / self.root_scale, keypoints
 
     def inputs(self, frames):
         """Encoder input (B, T, n_inputs) of gathered windows."""
-        rot6d, root, _ = self.aligned(frames)
+        rot6d, root, _ = self.aligned(frames, keypoints=False)
         mask = [frames["present"]] if self.masked else []
         return torch.cat([rot6d.flatten(2), root, *mask], dim=2)
 
