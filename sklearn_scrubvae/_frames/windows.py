@@ -182,8 +182,9 @@ def chunk_plans(inputs, X, groups, window, usable=None):
         Positions of frames ``begin:end`` in the padded chunk.
     """
     n_frames = len(X)
-    compute_segments(n_frames, groups)  # checks groups
-    groups = None if groups is None else np.asarray(groups)
+    if groups is not None:
+        compute_segments(n_frames, groups)  # checks groups
+        groups = np.asarray(groups)
     for lo, begin, end, hi in iter_chunks(n_frames, pad=window // 2 + inputs.context):
         part = None if groups is None else groups[lo:hi]
         frames, valid = inputs.frames(X[lo:hi], part)
