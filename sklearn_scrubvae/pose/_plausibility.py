@@ -44,6 +44,9 @@ a glitch."""
 GLITCH_CONTEXT = 5
 """Frames on each side whose steps set a keypoint's typical step around a frame."""
 
+GLITCH_CHUNK = 16_384
+"""Frames whose local typical steps are computed at once (bounds the memory)."""
+
 
 def check_skeleton_shape(shape, skeleton):
     """Refuse frames that cannot be poses of ``skeleton`` in 3D, saying why.
@@ -293,9 +296,14 @@ def find_tracking_glitches(poses, groups=None, factor=GLITCH_FACTOR):
     steps[run_start == np.arange(len(poses))] = np.nan
     padded = np.pad(steps, ((GLITCH_CONTEXT, GLITCH_CONTEXT + 1), (0, 0)), constant_values=np.nan)
     around = sliding_window_view(padded, 2 * GLITCH_CONTEXT + 2, axis=0)  # steps t-5 .. t+6
+    local = np.empty_like(steps)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # keypoints never seen twice
-        typical = np.fmax(np.nanmedian(steps, axis=0), np.nanmedian(around, axis=-1))
+        for begin in range(0, len(steps), GLITCH_CHUNK):  # medians copy their input
+            local[begin : begin + GLITCH_CHUNK] = np.nanmedian(
+                around[begin : begin + GLITCH_CHUNK], axis=-1
+            )
+        typical = np.fmax(np.nanmedian(steps, axis=0), local)
     far = factor * typical[1:-1]
     out, back = steps[1:-1] > far, steps[2:] > far
     shortcut = np.linalg.norm(poses[2:] - poses[:-2], axis=-1)
