@@ -72,3 +72,16 @@ def test_a_real_marker_glitch_is_found_and_real_movement_is_not():
     np.testing.assert_array_equal(find_tracking_glitches(mouse), [3211])
     rat, _, _, _ = load_poses(require("stac_mjx_rodent3d", "test_rodent_mocap_1000_frames.mat"))
     assert len(find_tracking_glitches(rat)) == 0
+
+
+def test_glitches_found_chunk_by_chunk_match_the_whole_recording(monkeypatch):
+    from sklearn_scrubvae.pose import _plausibility
+
+    rng = np.random.default_rng(0)
+    poses = np.cumsum(rng.normal(size=(600, 4, 3)), axis=0)
+    poses[[100, 257, 301], 2] += 500.0  # one-frame jumps, one next to a chunk edge below
+    poses[400:420, 1] = np.nan
+    whole = find_tracking_glitches(poses)
+    np.testing.assert_array_equal(whole, [100, 257, 301])
+    monkeypatch.setattr(_plausibility, "GLITCH_CHUNK", 64)  # 256 is a chunk edge
+    np.testing.assert_array_equal(find_tracking_glitches(poses), whole)
