@@ -95,6 +95,16 @@ def test_identity_and_speed_model_scrubs_each_column_with_its_scrubber():
     assert model.conditional
 
 
+def test_scrubbed_models_use_the_estimator_default_weight_unless_overridden():
+    from sklearn_scrubvae import ScrubbedCVAE
+
+    for lam_args, lam in [([], ScrubbedCVAE().lam), (["--lam", "7"], 7.0)]:
+        args = parse_args("", bench_peers.METHODS, ["--smoke", *lam_args],
+                          bench_peers.add_arguments)
+        for name in ("SC-VAE-QD", "SC-VAE-QD+MALS"):
+            assert bench_peers.make_method(name, MODES["smoke"], args).lam == lam
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_scores_read_behaviour_identity_and_speed_from_an_embedding(seed):
     """Positive and negative controls of every score on hand-made embeddings."""
