@@ -113,7 +113,7 @@ def test_feature_likelihood_ignores_missing_features_only():
     moved[:, 3, 1] += 100.0
     assert (representation.reconstruction_error(decoded, {**frames, "features": moved})
             > error + 10).all()
-    assert representation.inputs(frames).shape == (2, 5, 6)
+    assert representation.inputs(frames).shape == (2, 5, 3) and representation.n_mask == 3
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_frames_missing_an_ankle_are_embedded_from_the_rest(gappy_mice):
     est = ScrubbedCVAE(**params).fit(gappy, table, groups=groups)
     assert est.valid_frames(gappy, groups=groups).all()
     assert est.n_windows_dropped_ == 0
-    assert est.module_.representation.n_inputs == 7 * 18 + 3
+    assert est.module_.representation.n_mask == 18
     Z = est.transform(gappy, groups=groups)
     assert np.isfinite(Z).all()
     # the old rule, every keypoint required, is one parameter away
@@ -145,7 +145,31 @@ def test_frames_missing_an_ankle_are_embedded_from_the_rest(gappy_mice):
         old.fit(gappy, table, groups=groups)
     own = old.valid_frames(gappy, groups=groups)
     assert own.mean() < 0.4 and not own[lost].any()
-    assert old.module_.representation.n_inputs == 6 * 18 + 3
+    assert old.module_.representation.n_mask == 0
+
+
+def test_a_model_fitted_on_complete_poses_is_the_every_keypoint_model(gappy_mice):
+    poses, gappy, lost, table, groups = gappy_mice
+    params = dict(skeleton="mouse18", scrubber="qd", nuisance=["animal"],
+                  unusable_frames="nan", **TINY)
+    default = ScrubbedCVAE(**params).fit(poses, table, groups=groups)
+    every = ScrubbedCVAE(**params, min_keypoints=1.0).fit(poses, table, groups=groups)
+    assert not default.input_.masked and default.input_.n_required_ == 18
+    assert default.module_.representation.n_mask == 0
+    np.testing.assert_array_equal(default.transform(poses, groups=groups),
+                                  every.transform(poses, groups=groups))
+    # it never saw a missing keypoint: frames missing the ankle get no embedding of their own
+    own = default.valid_frames(gappy, groups=groups)
+    assert not own[lost].any() and own[~lost].mean() > 0.5
+    assert np.isnan(default.transform(gappy, groups=groups)[lost]).all()
+
+
+def test_generic_features_fitted_complete_require_every_feature():
+    X = np.random.default_rng(0).normal(size=(200, 6))
+    est = ScrubbedCVAE(scrubber=None, conditional=False, unusable_frames="nan", **TINY).fit(X)
+    assert not est.input_.masked and est.module_.representation.n_mask == 0
+    X[100, 0] = np.nan
+    assert not est.valid_frames(X)[100]
 
 
 def test_the_encoder_reads_the_presence_mask(gappy_mice):
@@ -169,7 +193,7 @@ def test_generic_features_with_a_missing_keypoint_keep_their_frames(n_dims):
     est = ScrubbedCVAE(scrubber="qd", nuisance=["animal"], unusable_frames="nan", **TINY)
     Z = est.fit_transform(X, table, groups=table["session"].to_numpy())
     assert np.isfinite(Z).all()
-    assert est.module_.representation.n_inputs == 2 * 18 * n_dims
+    assert est.module_.representation.n_mask == 18 * n_dims
     X[60, : 10 * n_dims] = np.nan  # 10 of 18 keypoints: fewer than half present
     assert np.isnan(est.transform(X, groups=table["session"].to_numpy())[60]).all()
 

@@ -106,9 +106,10 @@ class FeatureInput:
 
     NaN marks a missing feature. A frame with fewer than ``min_keypoints``
     features present is unusable: windows touching it are left out of
-    training and get no embedding of their own. When frames may miss
+    training and get no embedding of their own. When the fit data miss
     features, a missing feature is given its mean and the frames carry a
-    ``"present"`` mask (1 observed, 0 missing) for the network.
+    ``"present"`` mask (1 observed, 0 missing) for the network; when they
+    miss none, every feature is required (as with ``min_keypoints=1.0``).
 
     Parameters
     ----------
@@ -121,8 +122,8 @@ class FeatureInput:
     mean_, scale_ : ndarray of shape (n_features,)
         Standardisation learnt in :meth:`fit`.
     n_required_ : int or None
-        Features a usable frame needs; None (models saved before it
-        existed) means all, without a mask.
+        Features a usable frame needs: all when the fit data miss none;
+        None (models saved before it existed) means all, without a mask.
     """
 
     n_required_ = None
@@ -148,6 +149,8 @@ class FeatureInput:
         scale = np.sqrt(squares / counts)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         self.n_required_ = required_count(self.min_keypoints, len(self.mean_), "features")
+        if np.all(counts == len(X)):  # nothing missing in the fit data: every feature required
+            self.n_required_ = len(self.mean_)
         return self
 
     @property
@@ -238,11 +241,14 @@ class SkeletonInput:
     Short gaps (at most ``max_gap`` frames) are interpolated per recording.
     A frame with fewer than ``min_keypoints`` keypoints present (at least
     two), and optionally a frame flagged as a tracking error, is unusable,
-    and windows touching it are left out. When frames may miss keypoints,
-    the missing ones are imputed by fitting the mean body shape (turned and
-    translated) to those present, bones touching them take their median
-    length, and the frames carry a ``"present"`` mask (1 observed, 0
-    missing) for the network.
+    and windows touching it are left out. When usable frames of the fit
+    data miss keypoints, the missing ones are imputed by fitting the mean
+    body shape (turned and translated) to those present, bones touching
+    them take their median length, and the frames carry a ``"present"``
+    mask (1 observed, 0 missing) for the network. When no usable frame of
+    the fit data misses one (after gap filling), every keypoint is
+    required, as with ``min_keypoints=1.0``: the model never saw a missing
+    keypoint.
 
     Parameters
     ----------
@@ -271,8 +277,9 @@ class SkeletonInput:
         :data:`MEDIAN_FRAMES` evenly spaced frames), used to pose decoded
         rotations and for bones touching a missing keypoint.
     n_required_ : int or None
-        Keypoints a usable frame needs; None (models saved before it
-        existed) means all, without a mask.
+        Keypoints a usable frame needs: all when no usable frame of the fit
+        data misses one; None (models saved before it existed) means all,
+        without a mask.
     mean_pose_ : ndarray of shape (n_keypoints, 3) or None
         Mean body shape that places missing keypoints (see
         :func:`~sklearn_scrubvae.pose.compute_mean_pose`); None when every
@@ -307,11 +314,13 @@ class SkeletonInput:
             self.reference_bone_lengths_ = np.full(n_keypoints, np.nan)
         step = -(-n_frames // MEDIAN_FRAMES)
         groups = None if groups is None else np.asarray(groups)
-        bones, squares, n_moves, any_valid = [], 0.0, 0, False
+        bones, squares, n_moves, any_valid, any_missing = [], 0.0, 0, False, False
         for lo, begin, end, hi in iter_chunks(n_frames, pad=self.context + half):
             part = None if groups is None else groups[lo:hi]
             chunk, valid = self._chunk_frames(X[lo:hi], part)
-            any_valid |= bool(valid[begin - lo : end - lo].any())
+            own = slice(begin - lo, end - lo)
+            any_valid |= bool(valid[own].any())
+            any_missing |= bool((chunk["present"][own][valid[own]] == 0).any())
             sampled = np.arange(begin + (-begin) % step, end, step) - lo
             bones.append(chunk["bone_lengths"][sampled[valid[sampled]]].astype(np.float32))
             # root displacement over half a window, from each frame of the chunk
@@ -325,6 +334,8 @@ class SkeletonInput:
         if not any_valid:
             raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups,
                                           n_required=self.n_required_)
+        if not any_missing:  # a model that never saw a missing keypoint requires them all
+            self.n_required_, self.mean_pose_ = n_keypoints, None
         self.reference_bone_lengths_ = np.nanmedian(np.concatenate(bones), axis=0)
         non_root = np.delete(self.reference_bone_lengths_, self.skeleton.root)
         self.length_scale_ = float(np.median(non_root)) or 1.0
