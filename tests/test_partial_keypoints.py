@@ -12,7 +12,13 @@ from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae._frames.inputs import required_count
 from sklearn_scrubvae.datasets import make_mouse_behavior
 from sklearn_scrubvae.nn.representations import FeatureRepresentation, SkeletonRepresentation
-from sklearn_scrubvae.pose import MOUSE18, Skeleton, compute_mean_pose, impute_keypoints
+from sklearn_scrubvae.pose import (
+    MOUSE18,
+    Skeleton,
+    compute_mean_pose,
+    compute_pose_covariance,
+    impute_keypoints,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = dict(n_components=4, window=9, hidden_channels=(8, 16), kernel_size=3, max_iter=2,
@@ -60,6 +66,31 @@ def test_imputed_keypoints_of_a_rigid_body_are_exact(rigid_body):
     fitted = np.arange(50) != 7
     np.testing.assert_allclose(imputed[fitted], poses[fitted], atol=1e-9)
     assert np.isnan(imputed[7, 1:]).all() and np.array_equal(imputed[7, 0], poses[7, 0])
+
+
+def test_a_missing_keypoint_follows_the_keypoints_it_moves_with(rigid_body):
+    shape, poses, _ = rigid_body
+    rng = np.random.default_rng(2)
+    lift = rng.normal(scale=0.5, size=len(poses))
+    moving = poses.copy()
+    moving[:, 4:, 2] += lift[:, None]  # a limb (keypoints 4 and 5) lifted together
+    mean_pose = compute_mean_pose(moving, rigid_body[2])
+    covariance = compute_pose_covariance(moving, mean_pose)
+    assert covariance.shape == (18, 18)
+    gappy = moving.copy()
+    gappy[::2, 5] = np.nan
+    followed = impute_keypoints(gappy, mean_pose, covariance)
+    np.testing.assert_allclose(followed, moving, atol=1e-6)
+    rigid = impute_keypoints(gappy, mean_pose)  # the mean shape alone misses the lift
+    assert np.abs(rigid[::2, 5, 2] - moving[::2, 5, 2]).mean() > 0.2
+
+
+def test_the_pose_covariance_needs_complete_frames(rigid_body):
+    shape, poses, _ = rigid_body
+    gappy = poses.copy()
+    gappy[1:, 3] = np.nan
+    with pytest.raises(ValueError, match="1 frame"):
+        compute_pose_covariance(gappy, shape)
 
 
 def test_required_count_takes_counts_and_fractions():
@@ -137,6 +168,7 @@ def test_frames_missing_an_ankle_are_embedded_from_the_rest(gappy_mice):
     assert est.valid_frames(gappy, groups=groups).all()
     assert est.n_windows_dropped_ == 0
     assert est.module_.representation.n_mask == 18
+    assert est.input_.pose_covariance_.shape == (54, 54)  # from the complete frames
     Z = est.transform(gappy, groups=groups)
     assert np.isfinite(Z).all()
     # the old rule, every keypoint required, is one parameter away

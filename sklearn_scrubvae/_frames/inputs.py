@@ -11,6 +11,7 @@ import numpy as np
 
 from ..pose import (
     compute_mean_pose,
+    compute_pose_covariance,
     compute_tracking_errors,
     forward_kinematics,
     impute_keypoints,
@@ -243,12 +244,13 @@ class SkeletonInput:
     two), and optionally a frame flagged as a tracking error, is unusable,
     and windows touching it are left out. When usable frames of the fit
     data miss keypoints, the missing ones are imputed by fitting the mean
-    body shape (turned and translated) to those present, bones touching
-    them take their median length, and the frames carry a ``"present"``
-    mask (1 observed, 0 missing) for the network. When no usable frame of
-    the fit data misses one (after gap filling), every keypoint is
-    required, as with ``min_keypoints=1.0``: the model never saw a missing
-    keypoint.
+    body shape (turned and translated) to those present and moving them
+    with the present keypoints' departures from it (Gaussian conditional
+    mean), bones touching them take their median length, and the frames
+    carry a ``"present"`` mask (1 observed, 0 missing) for the network.
+    When no usable frame of the fit data misses one (after gap filling),
+    every keypoint is required, as with ``min_keypoints=1.0``: the model
+    never saw a missing keypoint.
 
     Parameters
     ----------
@@ -284,10 +286,18 @@ class SkeletonInput:
         Mean body shape that places missing keypoints (see
         :func:`~sklearn_scrubvae.pose.compute_mean_pose`); None when every
         keypoint is required.
+    pose_covariance_ : ndarray of shape (3 * n_keypoints, 3 * n_keypoints) or None
+        How keypoints move about the mean shape (see
+        :func:`~sklearn_scrubvae.pose.compute_pose_covariance`), learnt from
+        the frames with every keypoint present, so that a missing keypoint
+        follows the others; None when every keypoint is required or when
+        fewer frames than coordinates are complete (the mean shape alone
+        places missing keypoints).
     """
 
     n_required_ = None
     mean_pose_ = None
+    pose_covariance_ = None
 
     def __init__(self, skeleton, alignment, max_gap, max_displacement, min_keypoints=1.0):
         self.skeleton = skeleton
@@ -309,7 +319,13 @@ class SkeletonInput:
         self.n_required_ = min(max(required, 2), n_keypoints)  # two place the body shape
         if self.masked:
             step = max(n_frames // 100_000, 1)  # the mean shape needs no more frames
-            self.mean_pose_ = compute_mean_pose(np.asarray(X[::step]), self.skeleton)
+            sample = np.asarray(X[::step])
+            self.mean_pose_ = compute_mean_pose(sample, self.skeleton)
+            complete = np.isfinite(sample).all(axis=(1, 2)).sum()
+            self.pose_covariance_ = (  # more complete frames than coordinates
+                compute_pose_covariance(sample, self.mean_pose_)
+                if complete > self.mean_pose_.size else None
+            )
             # bones touching a missing keypoint come out NaN until their median is known
             self.reference_bone_lengths_ = np.full(n_keypoints, np.nan)
         step = -(-n_frames // MEDIAN_FRAMES)
@@ -335,7 +351,7 @@ class SkeletonInput:
             raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups,
                                           n_required=self.n_required_)
         if not any_missing:  # a model that never saw a missing keypoint requires them all
-            self.n_required_, self.mean_pose_ = n_keypoints, None
+            self.n_required_, self.mean_pose_, self.pose_covariance_ = n_keypoints, None, None
         self.reference_bone_lengths_ = np.nanmedian(np.concatenate(bones), axis=0)
         non_root = np.delete(self.reference_bone_lengths_, self.skeleton.root)
         self.length_scale_ = float(np.median(non_root)) or 1.0
@@ -444,7 +460,7 @@ class SkeletonInput:
         """All model inputs and usable-frame flags of a chunk of poses."""
         poses, present, valid = self._chunk_poses(X, groups)
         if self.masked:
-            poses = impute_keypoints(poses, self.mean_pose_)
+            poses = impute_keypoints(poses, self.mean_pose_, self.pose_covariance_)
         rot6d, root, bone_lengths = inverse_kinematics(poses, self.skeleton)
         if self.masked:
             known = self._known_bones(present)
