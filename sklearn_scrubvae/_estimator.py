@@ -99,7 +99,9 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Keypoints (generic mode: features) a usable frame needs, as a count
         or a fraction of all (float); at least 2 in pose mode. Missing ones
         are imputed, the encoder also sees a presence mask and the loss
-        scores observed ones only; 1.0 requires all, without a mask.
+        scores observed ones only; 1.0 requires all, without a mask. When
+        no usable frame of the fit data misses one (after gap filling), the
+        fitted model requires all too (no mask), as with 1.0.
     max_gap : int, default=10
         Pose mode: gaps of at most this many frames are linearly
         interpolated before ``min_keypoints`` is applied.

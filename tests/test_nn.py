@@ -18,6 +18,19 @@ def test_decoder_mirrors_encoder_lengths(window, channels):
     assert decoder(torch.randn(6, 5)).shape == (6, window, 4)
 
 
+def test_a_new_mask_input_leaves_the_encoder_as_it_would_be_without_it():
+    torch.manual_seed(0)
+    plain = ConvEncoder(4, 9, 3, (8, 16), kernel_size=3, covariance="full")
+    torch.manual_seed(0)
+    masked = ConvEncoder(4, 9, 3, (8, 16), kernel_size=3, covariance="full", n_mask=2)
+    x, mask = torch.randn(5, 9, 4), torch.rand(5, 9, 2).round()
+    for got, expected in zip(masked(x, mask), plain(x)):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    mu = masked(x, mask)[0]
+    mu.sum().backward()
+    assert masked.mask_weight.grad.abs().sum() > 0  # and the mask weights learn
+
+
 @pytest.mark.parametrize("covariance", ["full", "diag"])
 def test_posterior_factor_is_lower_triangular_with_positive_diagonal(covariance):
     encoder = ConvEncoder(2, 7, 4, (8, 8), kernel_size=3, covariance=covariance)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..pose import (
     compute_mean_pose,
+    compute_pose_covariance,
     compute_tracking_errors,
     forward_kinematics,
     impute_keypoints,
@@ -106,9 +107,10 @@ class FeatureInput:
 
     NaN marks a missing feature. A frame with fewer than ``min_keypoints``
     features present is unusable: windows touching it are left out of
-    training and get no embedding of their own. When frames may miss
+    training and get no embedding of their own. When the fit data miss
     features, a missing feature is given its mean and the frames carry a
-    ``"present"`` mask (1 observed, 0 missing) for the network.
+    ``"present"`` mask (1 observed, 0 missing) for the network; when they
+    miss none, every feature is required (as with ``min_keypoints=1.0``).
 
     Parameters
     ----------
@@ -121,8 +123,8 @@ class FeatureInput:
     mean_, scale_ : ndarray of shape (n_features,)
         Standardisation learnt in :meth:`fit`.
     n_required_ : int or None
-        Features a usable frame needs; None (models saved before it
-        existed) means all, without a mask.
+        Features a usable frame needs: all when the fit data miss none;
+        None (models saved before it existed) means all, without a mask.
     """
 
     n_required_ = None
@@ -148,6 +150,8 @@ class FeatureInput:
         scale = np.sqrt(squares / counts)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         self.n_required_ = required_count(self.min_keypoints, len(self.mean_), "features")
+        if np.all(counts == len(X)):  # nothing missing in the fit data: every feature required
+            self.n_required_ = len(self.mean_)
         return self
 
     @property
@@ -241,11 +245,15 @@ class SkeletonInput:
     Short gaps (at most ``max_gap`` frames) are interpolated per recording.
     A frame with fewer than ``min_keypoints`` keypoints present (at least
     two), and optionally a frame flagged as a tracking error, is unusable,
-    and windows touching it are left out. When frames may miss keypoints,
-    the missing ones are imputed by fitting the mean body shape (turned and
-    translated) to those present, bones touching them take their median
-    length, and the frames carry a ``"present"`` mask (1 observed, 0
-    missing) for the network.
+    and windows touching it are left out. When usable frames of the fit
+    data miss keypoints, the missing ones are imputed by fitting the mean
+    body shape (turned and translated) to those present and moving them
+    with the present keypoints' departures from it (Gaussian conditional
+    mean), bones touching them take their median length, and the frames
+    carry a ``"present"`` mask (1 observed, 0 missing) for the network.
+    When no usable frame of the fit data misses one (after gap filling),
+    every keypoint is required, as with ``min_keypoints=1.0``: the model
+    never saw a missing keypoint.
 
     Parameters
     ----------
@@ -274,16 +282,25 @@ class SkeletonInput:
         :data:`MEDIAN_FRAMES` evenly spaced frames), used to pose decoded
         rotations and for bones touching a missing keypoint.
     n_required_ : int or None
-        Keypoints a usable frame needs; None (models saved before it
-        existed) means all, without a mask.
+        Keypoints a usable frame needs: all when no usable frame of the fit
+        data misses one; None (models saved before it existed) means all,
+        without a mask.
     mean_pose_ : ndarray of shape (n_keypoints, 3) or None
         Mean body shape that places missing keypoints (see
         :func:`~sklearn_scrubvae.pose.compute_mean_pose`); None when every
         keypoint is required.
+    pose_covariance_ : ndarray of shape (3 * n_keypoints, 3 * n_keypoints) or None
+        How keypoints move about the mean shape (see
+        :func:`~sklearn_scrubvae.pose.compute_pose_covariance`), learnt from
+        the frames with every keypoint present, so that a missing keypoint
+        follows the others; None when every keypoint is required or when
+        fewer frames than coordinates are complete (the mean shape alone
+        places missing keypoints).
     """
 
     n_required_ = None
     mean_pose_ = None
+    pose_covariance_ = None
 
     def __init__(self, skeleton, alignment, max_gap, max_displacement, min_keypoints=1.0):
         self.skeleton = skeleton
@@ -305,16 +322,24 @@ class SkeletonInput:
         self.n_required_ = min(max(required, 2), n_keypoints)  # two place the body shape
         if self.masked:
             step = max(n_frames // 100_000, 1)  # the mean shape needs no more frames
-            self.mean_pose_ = compute_mean_pose(np.asarray(X[::step]), self.skeleton)
+            sample = np.asarray(X[::step])
+            self.mean_pose_ = compute_mean_pose(sample, self.skeleton)
+            complete = np.isfinite(sample).all(axis=(1, 2)).sum()
+            self.pose_covariance_ = (  # more complete frames than coordinates
+                compute_pose_covariance(sample, self.mean_pose_)
+                if complete > self.mean_pose_.size else None
+            )
             # bones touching a missing keypoint come out NaN until their median is known
             self.reference_bone_lengths_ = np.full(n_keypoints, np.nan)
         step = -(-n_frames // MEDIAN_FRAMES)
         groups = None if groups is None else np.asarray(groups)
-        bones, squares, n_moves, any_valid = [], 0.0, 0, False
+        bones, squares, n_moves, any_valid, any_missing = [], 0.0, 0, False, False
         for lo, begin, end, hi in iter_chunks(n_frames, pad=self.context + half):
             part = None if groups is None else groups[lo:hi]
             chunk, valid = self._chunk_frames(X[lo:hi], part)
-            any_valid |= bool(valid[begin - lo : end - lo].any())
+            own = slice(begin - lo, end - lo)
+            any_valid |= bool(valid[own].any())
+            any_missing |= bool((chunk["present"][own][valid[own]] == 0).any())
             sampled = np.arange(begin + (-begin) % step, end, step) - lo
             bones.append(chunk["bone_lengths"][sampled[valid[sampled]]].astype(np.float32))
             # root displacement over half a window, from each frame of the chunk
@@ -328,6 +353,8 @@ class SkeletonInput:
         if not any_valid:
             raise no_complete_frame_error(X, self.skeleton, self.max_gap, groups,
                                           n_required=self.n_required_)
+        if not any_missing:  # a model that never saw a missing keypoint requires them all
+            self.n_required_, self.mean_pose_, self.pose_covariance_ = n_keypoints, None, None
         self.reference_bone_lengths_ = np.nanmedian(np.concatenate(bones), axis=0)
         non_root = np.delete(self.reference_bone_lengths_, self.skeleton.root)
         self.length_scale_ = float(np.median(non_root)) or 1.0
@@ -442,7 +469,7 @@ class SkeletonInput:
         """All model inputs and usable-frame flags of the ``keep`` frames of a chunk of poses."""
         poses, present, valid = (part[keep] for part in self._chunk_poses(X, groups))
         if self.masked and not present.all():
-            poses = impute_keypoints(poses, self.mean_pose_)
+            poses = impute_keypoints(poses, self.mean_pose_, self.pose_covariance_)
         rot6d, root, bone_lengths = inverse_kinematics(poses, self.skeleton)
         if self.masked:
             known = self._known_bones(present)

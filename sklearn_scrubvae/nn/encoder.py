@@ -17,6 +17,11 @@ class ConvEncoder(nn.Module):
     flatten, and two linear heads: the posterior mean and the Cholesky factor
     of its covariance (softplus on the diagonal), or its diagonal only.
 
+    A presence mask, when there is one, enters the input convolution through
+    weights of its own that start at zero: a freshly initialised encoder
+    computes the same function, from the same random draws, with or without
+    it, and training learns what the mask adds.
+
     Parameters
     ----------
     in_features : int
@@ -31,10 +36,13 @@ class ConvEncoder(nn.Module):
         Odd temporal kernel width.
     covariance : {"full", "diag"}
         Posterior covariance structure.
+    n_mask : int, default=0
+        Presence-mask channels per frame; 0 for none.
     """
 
     def __init__(
-        self, in_features, window, n_components, hidden_channels, kernel_size, covariance
+        self, in_features, window, n_components, hidden_channels, kernel_size, covariance,
+        n_mask=0,
     ):
         super().__init__()
         self.n_components = n_components
@@ -59,13 +67,19 @@ class ConvEncoder(nn.Module):
         self.register_buffer(
             "tril_index", torch.tril_indices(n_components, n_components), persistent=False
         )
+        # created last and without random draws: the other weights match an unmasked encoder's
+        self.mask_weight = (
+            nn.Parameter(torch.zeros(channels[0], n_mask, kernel_size)) if n_mask else None
+        )
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
         """Posterior parameters of a batch of windows.
 
         Parameters
         ----------
         x : Tensor of shape (B, window, in_features)
+        mask : Tensor of shape (B, window, n_mask) or None, default=None
+            Presence mask (1 observed, 0 missing); required with ``n_mask``.
 
         Returns
         -------
@@ -75,7 +89,11 @@ class ConvEncoder(nn.Module):
             Lower-triangular Cholesky factor of the posterior covariance
             (diagonal when ``covariance="diag"``).
         """
-        h = self.blocks(self.stem(x.transpose(1, 2))).flatten(1)
+        conv, activation = self.stem
+        h = conv(x.transpose(1, 2))
+        if self.mask_weight is not None:
+            h = h + F.conv1d(mask.transpose(1, 2), self.mask_weight, padding=conv.padding)
+        h = self.blocks(activation(h)).flatten(1)
         mu = self.mean_head(h)
         raw = self.scale_head(h)
         D = self.n_components

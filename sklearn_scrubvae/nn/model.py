@@ -50,13 +50,14 @@ class ScrubbedVAE(nn.Module):
         self.representation = representation
         self.conditional = conditional
         n_channels = representation.n_channels
-        self.encoder = ConvEncoder(  # the inputs may carry a presence mask
+        self.encoder = ConvEncoder(
             representation.n_inputs,
             window,
             n_components,
             hidden_channels,
             kernel_size,
             covariance,
+            n_mask=representation.n_mask,
         )
         decoder_in = n_components + (nuisance_dim if conditional else 0)
         self.decoder = ConvDecoder(
@@ -71,7 +72,8 @@ class ScrubbedVAE(nn.Module):
 
     def encode(self, frames):
         """Posterior mean (B, D) and Cholesky factor (B, D, D) of gathered windows."""
-        return self.encoder(self.representation.inputs(frames))
+        mask = frames["present"] if self.representation.masked else None
+        return self.encoder(self.representation.inputs(frames), mask)
 
     def decode(self, z, nuisance):
         """Decode latent codes (B, D) with encoded nuisance (B, nuisance_dim)."""

@@ -14,7 +14,7 @@ class FeatureRepresentation(nn.Module):
     Gaussian negative log-likelihood with unit variance in standardised units.
 
     With ``masked``, frames also carry ``"present"`` (1 where a feature was
-    observed): the encoder sees it next to the features (missing ones set
+    observed): the encoder sees it besides the features (missing ones set
     to their mean, 0) and the likelihood covers observed features only.
 
     Parameters
@@ -29,7 +29,9 @@ class FeatureRepresentation(nn.Module):
     n_channels : int
         Channels per decoded frame (``n_features``).
     n_inputs : int
-        Channels per encoded frame (doubled with the mask).
+        Channels per encoded frame (``n_features``).
+    n_mask : int
+        Presence-mask channels per frame (``n_features`` with the mask, else 0).
     """
 
     n_bounded = 0
@@ -37,8 +39,8 @@ class FeatureRepresentation(nn.Module):
     def __init__(self, n_features, masked=False):
         super().__init__()
         self.masked = masked
-        self.n_channels = n_features
-        self.n_inputs = 2 * n_features if masked else n_features
+        self.n_channels = self.n_inputs = n_features
+        self.n_mask = n_features if masked else 0
 
     def inputs(self, frames):
         """Encoder input of a batch of windows.
@@ -46,15 +48,12 @@ class FeatureRepresentation(nn.Module):
         Parameters
         ----------
         frames : dict
-            ``frames["features"]`` of shape (B, window, n_features), and
-            ``frames["present"]`` of the same shape when masked.
+            ``frames["features"]`` of shape (B, window, n_features).
 
         Returns
         -------
         x : Tensor of shape (B, window, n_inputs)
         """
-        if self.masked:
-            return torch.cat([frames["features"], frames["present"]], dim=2)
         return frames["features"]
 
     def reconstruction_error(self, decoded, frames):
@@ -77,7 +76,8 @@ class SkeletonRepresentation(nn.Module):
     lengths and the root at the origin, plus that of the root trajectory.
 
     With ``masked``, frames also carry ``"present"`` (B, T, K), 1 where a
-    keypoint was observed: the encoder sees it after the root, and the
+    keypoint was observed: the encoder reads it as well (see
+    :class:`~sklearn_scrubvae.nn.encoder.ConvEncoder`), and the
     likelihood covers observed keypoints only (the root trajectory where
     the root was observed). Missing keypoints arrive imputed, bones
     touching them with a typical length.
@@ -100,7 +100,9 @@ class SkeletonRepresentation(nn.Module):
     n_channels : int
         Channels per decoded frame (6 K + 3).
     n_inputs : int
-        Channels per encoded frame (7 K + 3 with the mask).
+        Channels per encoded frame (6 K + 3).
+    n_mask : int
+        Presence-mask channels per frame (K with the mask, else 0).
     """
 
     def __init__(self, skeleton, alignment, root_scale, length_scale, masked=False):
@@ -110,7 +112,8 @@ class SkeletonRepresentation(nn.Module):
         self.masked = masked
         self.n_bounded = 6 * skeleton.n_keypoints
         self.n_channels = self.n_bounded + 3
-        self.n_inputs = self.n_channels + (skeleton.n_keypoints if masked else 0)
+        self.n_inputs = self.n_channels
+        self.n_mask = skeleton.n_keypoints if masked else 0
         self.register_buffer("root_scale", torch.tensor(float(root_scale)))
         self.register_buffer("length_scale", torch.tensor(float(length_scale)))
 
@@ -160,8 +163,7 @@ class SkeletonRepresentation(nn.Module):
     def inputs(self, frames):
         """Encoder input (B, T, n_inputs) of gathered windows."""
         rot6d, root, _ = self.aligned(frames, keypoints=False)
-        mask = [frames["present"]] if self.masked else []
-        return torch.cat([rot6d.flatten(2), root, *mask], dim=2)
+        return torch.cat([rot6d.flatten(2), root], dim=2)
 
     def split(self, decoded):
         """Decoded channels (B, T, 6 K + 3) -> rotations (B, T, K, 6), root (B, T, 3)."""

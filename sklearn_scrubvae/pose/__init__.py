@@ -20,6 +20,7 @@ from .gaps import interpolate_gaps
 from .kinematics import forward_kinematics, inverse_kinematics
 from .missing import (
     compute_mean_pose,
+    compute_pose_covariance,
     count_unusable_frames,
     impute_keypoints,
     missing_report,
@@ -36,6 +37,7 @@ __all__ = [
     "compute_body_size",
     "compute_heading",
     "compute_mean_pose",
+    "compute_pose_covariance",
     "compute_speed",
     "compute_tracking_errors",
     "count_unusable_frames",

@@ -244,15 +244,78 @@ def compute_mean_pose(poses: ArrayLike, skeleton: Skeleton | str) -> np.ndarray:
     {"poses": ["array-like"], "mean_pose": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
-def impute_keypoints(poses: ArrayLike, mean_pose: ArrayLike) -> np.ndarray:
+def compute_pose_covariance(poses: ArrayLike, mean_pose: ArrayLike) -> np.ndarray:
+    """Covariance of the keypoints about the mean body shape, in the body frame.
+
+    Each frame with every keypoint present is turned about the vertical
+    axis and translated onto the mean pose (least squares, as in
+    :func:`impute_keypoints`); the covariance of its keypoint coordinates
+    about the mean pose (both centred on their centroid) says how the
+    keypoints move together, which :func:`impute_keypoints` uses to place
+    a missing keypoint from where the others are.
+
+    Parameters
+    ----------
+    poses : array-like of shape (n_frames, n_keypoints, n_dims)
+        Keypoint positions, ``n_dims`` 2 or 3, NaN where missing (frames
+        missing a keypoint are left out).
+    mean_pose : array-like of shape (n_keypoints, n_dims)
+        From :func:`compute_mean_pose`.
+
+    Returns
+    -------
+    covariance : ndarray of shape (n_keypoints * n_dims, n_keypoints * n_dims)
+        Coordinates in keypoint-major order (keypoint 0's x, y[, z], then
+        keypoint 1's...).
+
+    Raises
+    ------
+    ValueError
+        If fewer than two frames have every keypoint present.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_scrubvae.pose import compute_pose_covariance
+    >>> mean_pose = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> poses = np.stack([mean_pose, mean_pose + [[0, 0], [0, 0], [0, 0.3]]])
+    >>> compute_pose_covariance(poses, mean_pose).shape
+    (6, 6)
+    """
+    poses = _frame_poses(poses)
+    mean_pose = _checked_mean_pose(mean_pose, poses)
+    complete = poses[np.isfinite(poses).all(axis=(1, 2))]
+    if len(complete) < 2:
+        raise ValueError(
+            f"{len(complete)} frame(s) have every keypoint present; the covariance of the "
+            "body shape needs at least two."
+        )
+    present = np.ones(complete.shape[:2], dtype=bool)
+    center, shape, angle = _fit_mean_pose(complete, present, mean_pose)
+    residual = _turn(complete - center, -angle[:, None]) - shape
+    residual = residual.reshape(len(complete), -1)
+    return residual.T @ residual / len(complete)
+
+
+@validate_params(
+    {"poses": ["array-like"], "mean_pose": ["array-like"], "covariance": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def impute_keypoints(
+    poses: ArrayLike, mean_pose: ArrayLike, covariance: ArrayLike | None = None
+) -> np.ndarray:
     """Place missing keypoints where the mean body shape, fitted to the others, puts them.
 
     In every frame with at least two keypoints present, the mean pose is
     turned about the vertical axis and translated (least squares over the
     present keypoints) onto the present keypoints; its keypoints then stand
-    in for the missing ones. Present keypoints are left as they are. The
-    fit needs neither the root nor the front keypoint, so it also places
-    those when they are missing.
+    in for the missing ones. With ``covariance``, a missing keypoint also
+    follows the others' departures from the mean shape: it takes its
+    Gaussian conditional mean given the present keypoints (in the fitted
+    body frame), e.g. an ankle is placed from where the knee and the paw
+    are. Present keypoints are left as they are. The fit needs neither the
+    root nor the front keypoint, so it also places those when they are
+    missing.
 
     Parameters
     ----------
@@ -260,6 +323,9 @@ def impute_keypoints(poses: ArrayLike, mean_pose: ArrayLike) -> np.ndarray:
         Keypoint positions, ``n_dims`` 2 or 3, NaN where missing.
     mean_pose : array-like of shape (n_keypoints, n_dims)
         From :func:`compute_mean_pose`.
+    covariance : array-like of shape (n_keypoints * n_dims, n_keypoints * n_dims), \
+default=None
+        From :func:`compute_pose_covariance`; None places the mean shape alone.
 
     Returns
     -------
@@ -277,25 +343,87 @@ def impute_keypoints(poses: ArrayLike, mean_pose: ArrayLike) -> np.ndarray:
     array([4., 5.])
     """
     poses = _frame_poses(poses)
+    mean_pose = _checked_mean_pose(mean_pose, poses)
+    present = np.isfinite(poses).all(axis=-1)
+    fitted = present.sum(axis=1) >= 2
+    center, shape, angle = _fit_mean_pose(poses, present, mean_pose)
+    if covariance is not None:
+        observed = _turn(np.where(present[..., None], poses, 0.0) - center, -angle[:, None])
+        shape = shape + _conditional_residuals(observed - shape, present & fitted[:, None],
+                                               np.asarray(covariance, dtype=np.float64))
+    placed = _turn(shape, angle[:, None]) + center
+    fill = ~present & fitted[:, None]
+    return np.where(fill[..., None], placed, poses)
+
+
+def _checked_mean_pose(mean_pose, poses):
+    """``mean_pose`` as float64, checked against the poses' (n_keypoints, n_dims)."""
     mean_pose = np.asarray(mean_pose, dtype=np.float64)
     if mean_pose.shape != poses.shape[1:]:
         raise ValueError(
             f"mean_pose must have shape {poses.shape[1:]} for these poses, got {mean_pose.shape}."
         )
-    present = np.isfinite(poses).all(axis=-1)
+    return mean_pose
+
+
+def _fit_mean_pose(poses, present, mean_pose):
+    """Least-squares turn and shift of the mean pose onto each frame's present keypoints.
+
+    Returns
+    -------
+    center : ndarray of shape (n_frames, 1, n_dims)
+        Centroid of the present keypoints.
+    shape : ndarray of shape (n_frames, n_keypoints, n_dims)
+        The mean pose minus its centroid over the same keypoints.
+    angle : ndarray of shape (n_frames,)
+        Turn about the vertical axis taking ``shape`` onto the frame.
+    """
     weight = present[..., None].astype(np.float64)
-    n_present = present.sum(axis=1)
-    fitted = n_present >= 2
-    count = np.maximum(n_present, 1)[:, None, None]
+    count = np.maximum(present.sum(axis=1), 1)[:, None, None]
     observed = np.where(present[..., None], poses, 0.0)
     center = (weight * observed).sum(axis=1, keepdims=True) / count
     shape = mean_pose - (weight * mean_pose).sum(axis=1, keepdims=True) / count
     p, q = (observed - center)[..., :2], shape[..., :2]
     cos = (weight[..., 0] * (q * p).sum(axis=-1)).sum(axis=1)
     sin = (weight[..., 0] * (q[..., 0] * p[..., 1] - q[..., 1] * p[..., 0])).sum(axis=1)
-    placed = _turn(shape, np.arctan2(sin, cos)[:, None]) + center
-    fill = ~present & fitted[:, None]
-    return np.where(fill[..., None], placed, poses)
+    return center, shape, np.arctan2(sin, cos)
+
+
+def _conditional_residuals(residuals, present, covariance):
+    """Gaussian conditional mean of the missing keypoints' residuals given the present ones'.
+
+    Parameters
+    ----------
+    residuals : ndarray of shape (n_frames, n_keypoints, n_dims)
+        Body-frame departures from the mean shape (read where present).
+    present : ndarray of shape (n_frames, n_keypoints) of bool
+        Keypoints present; frames with none missing (or too few present)
+        are left at zero.
+    covariance : ndarray of shape (n_keypoints * n_dims, n_keypoints * n_dims)
+
+    Returns
+    -------
+    conditional : ndarray of shape (n_frames, n_keypoints, n_dims)
+        Zero at the present keypoints.
+    """
+    n_frames, n_keypoints, n_dims = residuals.shape
+    conditional = np.zeros_like(residuals)
+    gappy = ~present.all(axis=1) & (present.sum(axis=1) >= 2)
+    patterns, which = np.unique(present[gappy], axis=0, return_inverse=True)
+    for index, pattern in enumerate(patterns):
+        rows = np.flatnonzero(gappy)[which.ravel() == index]
+        # the residuals are centred on the present keypoints' centroid
+        centring = np.eye(n_keypoints * n_dims) - np.kron(
+            np.outer(np.ones(n_keypoints), pattern / pattern.sum()), np.eye(n_dims))
+        moved = centring @ covariance @ centring.T
+        seen, unseen = np.repeat(pattern, n_dims), np.repeat(~pattern, n_dims)
+        gain = np.linalg.pinv(moved[np.ix_(seen, seen)], hermitian=True) @ moved[
+            np.ix_(seen, unseen)]
+        flat = residuals[rows].reshape(len(rows), -1)
+        filled = np.zeros((len(rows), n_keypoints * n_dims))
+        filled[:, unseen] = flat[:, seen] @ gain
+        conditional[rows] = filled.reshape(len(rows), n_keypoints, n_dims)
+    return conditional
 
 
 def _turn(points, angle):
