@@ -42,7 +42,7 @@ _RESUMABLE = {
 _OBJECT_CLASSES = {cls.__name__: cls for cls in (FeatureInput, SkeletonInput, NuisanceEncoder)}
 # Parameters added since the first file format, with the value that gives
 # the behaviour of files written before them.
-_ADDED_PARAMS = {"min_keypoints": 1.0}
+_ADDED_PARAMS = {"min_keypoints": 1.0, "root_velocity_weight": 0.0}
 
 
 class InconsistentVersionWarning(UserWarning):

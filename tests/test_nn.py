@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sklearn_scrubvae.nn import ConvDecoder, ConvEncoder, gaussian_kl, gaussian_nll
+from sklearn_scrubvae.nn.representations import SkeletonRepresentation, root_step_error
 
 
 @pytest.mark.parametrize("window", [1, 2, 5, 9, 51])
@@ -71,3 +72,52 @@ def test_gaussian_nll_of_exact_prediction_is_the_normalising_constant():
     nll = gaussian_nll(x, x)
     torch.testing.assert_close(nll, torch.full((3,), 5 * math.log(2 * math.pi)))
     assert (gaussian_nll(x + 1, x) > nll).all()
+
+
+def test_root_step_error_scores_jitter_that_positions_barely_see():
+    """Steps are scored in units of T // 2 per step: a root that zigzags by
+    0.05 root units per frame costs little as positions but much as steps."""
+    t = torch.arange(9, dtype=torch.float64)
+    root = torch.stack([t / 4, 0 * t, 0 * t], dim=-1)[None]  # one unit per half window
+    jitter = root.clone()
+    jitter[:, :, 1] = 0.05 * (-1.0) ** t
+    exact = root_step_error(root, root)
+    torch.testing.assert_close(exact, torch.full((1,), 8 * 3 * 0.5 * math.log(2 * math.pi),
+                                                 dtype=torch.float64))
+    # positions: 9 squared errors of 0.05^2; steps: 8 of (4 * 0.1)^2
+    assert (gaussian_nll(jitter, root) - gaussian_nll(root, root)).item() == pytest.approx(
+        0.5 * 9 * 0.05**2)
+    assert (root_step_error(jitter, root) - exact).item() == pytest.approx(0.5 * 8 * 0.4**2)
+
+
+def test_root_step_error_counts_steps_whose_two_frames_were_seen():
+    root = torch.zeros(1, 5, 3)
+    shifted = root + torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0])[None, :, None]  # a step at frame 3
+    seen = torch.ones(1, 5, 1)
+    assert root_step_error(shifted, root, seen) > root_step_error(root, root, seen)
+    seen[0, 3] = 0.0  # the step from 2 to 3 is left out; 3 -> 4 is no step
+    torch.testing.assert_close(root_step_error(shifted, root, seen),
+                               root_step_error(root, root, seen))
+
+
+@pytest.mark.parametrize("weight", [0.0, 2.0])
+def test_skeleton_reconstruction_adds_the_weighted_root_step_term(weight):
+    from sklearn_scrubvae.datasets import make_mouse_behavior
+    from sklearn_scrubvae.pose import MOUSE18, inverse_kinematics
+
+    poses, _ = make_mouse_behavior(n_animals=1, n_frames=45, lesion=False, random_state=0)
+    rot6d, root, bones = inverse_kinematics(poses, MOUSE18)
+    frames = {
+        "rot6d": torch.as_tensor(rot6d.reshape(5, 9, 18, 6)),
+        "root": torch.as_tensor(root.reshape(5, 9, 3)),
+        "keypoints": torch.as_tensor((poses - root[:, None]).reshape(5, 9, 18, 3)),
+        "bone_lengths": torch.as_tensor(bones.reshape(5, 9, 18)),
+    }
+    plain = SkeletonRepresentation(MOUSE18, "midfwd", 10.0, 10.0)
+    weighted = SkeletonRepresentation(MOUSE18, "midfwd", 10.0, 10.0,
+                                      root_velocity_weight=weight)
+    rot6d_aligned, root_aligned, _ = plain.aligned(frames)
+    decoded = torch.cat([rot6d_aligned.flatten(2), root_aligned.flip(1)], dim=2)
+    extra = weighted.reconstruction_error(decoded, frames) - plain.reconstruction_error(
+        decoded, frames)
+    torch.testing.assert_close(extra, weight * root_step_error(root_aligned.flip(1), root_aligned))

@@ -47,7 +47,7 @@ SPEC = dict(
     beta=0.5, lam=3.0, precision="32", compile=False, learning_rate=1e-3, weight_decay=0.01,
     max_iter=1, batch_size=64, early_stopping=False, validation_fraction=0.1,
     gradient_clip=1e4, n_iter_no_change=10, tol=1e-4, verbose=0, checkpoint_dir=None,
-    checkpoint_every=10, on_divergence="raise",
+    checkpoint_every=10, on_divergence="raise", root_velocity_weight=0.0,
     representation={"kind": "features", "n_features": 4}, nuisance_dim=4,
     scrubbers={"animal": {"name": "qd", "n_outputs": 3, "categorical": True},
                "speed": {"name": "mals", "n_outputs": 1, "categorical": False}},

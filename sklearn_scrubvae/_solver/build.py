@@ -83,14 +83,18 @@ def scrubber_options(name, spec):
     return {**options, **(spec["scrubber_params"] or {}).get(name, {})}
 
 
-def make_representation(kind, **values):
-    """The torch input representation described by ``spec["representation"]``."""
+def make_representation(kind, root_velocity_weight=0.0, **values):
+    """The torch input representation described by ``spec["representation"]``.
+
+    ``root_velocity_weight`` (the estimator's parameter) weighs the root-step
+    term of skeleton windows; generic features ignore it.
+    """
     masked = values.get("masked", False)
     if kind == "features":
         return FeatureRepresentation(values["n_features"], masked)
     return SkeletonRepresentation(
         values["skeleton"], values["alignment"], values["root_scale"], values["length_scale"],
-        masked,
+        masked, root_velocity_weight,
     )
 
 
@@ -124,7 +128,9 @@ def build_module(spec, *, seed, generator):
             for key, scrubber in spec["scrubbers"].items()
         }
         return ScrubbedVAE(
-            make_representation(**spec["representation"]),
+            make_representation(
+                **spec["representation"], root_velocity_weight=spec["root_velocity_weight"]
+            ),
             window=spec["window"],
             n_components=spec["n_components"],
             nuisance_dim=spec["nuisance_dim"],
