@@ -44,13 +44,13 @@ table = compute_speed(smoothed, "mouse18", window=WINDOW, fps=FPS, groups=sessio
 # %%
 # A model conditioned on speed
 # ----------------------------
-# ``root_velocity_weight`` (on by default) scores the decoded root's steps
-# from frame to frame as well as its positions, so that the decoded root
-# moves as fast as it is told to rather than jittering on the spot.
+# ``root_velocity_weight=4`` scores the decoded root's steps from frame to
+# frame as well as its positions, so that the decoded root moves as fast as
+# it is told to rather than jittering on the spot.
 model = ScrubbedCVAE(scrubber=None, nuisance=SPEEDS, skeleton="mouse18", window=WINDOW,
                      n_components=8, hidden_channels=(32, 64), kernel_size=5,
                      batch_size=128, learning_rate=2e-3, max_iter=10, min_keypoints=1.0,
-                     random_state=0)
+                     root_velocity_weight=4.0, random_state=0)
 Z = model.fit(poses, table, groups=session).transform(poses, groups=session)
 
 # %%
