@@ -27,9 +27,9 @@ Methods:
   scrubbed by "qd" and the speeds by "mals" (a dict of scrubbers).
 
   The scrubbed models use the estimator's default ``lam`` (``--lam``
-  overrides it), not the five-fold weight of the convergence study's zoo:
-  on these data that weight halved the identity-scrubbed model's behaviour
-  ARI, while the default brings identity to chance and keeps it;
+  overrides it) rather than the other benchmarks' weight: at ``lam = 10``
+  the identity-scrubbed model's behaviour ARI fell well below the plain
+  VAE's, at the default it did not (``doc/benchmarks.md``, section (g));
 - pose PCA: per-frame egocentric poses (``EgocentricAligner``: root at the
   origin, body axis on +x), in mm, projected on their first D principal
   components;
