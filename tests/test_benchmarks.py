@@ -62,14 +62,14 @@ EXPECTED = {
         "speed.csv": (CLUSTERING_MODELS, CLUSTER_SCORES),
         "heading.csv": (CLUSTERING_MODELS, CLUSTER_SCORES),
     },
-    "missing": {
+    "missing": {  # one row per model and data set (the "data" column)
         "clusters_and_identity.csv": (
-            ["complete", "30% missing", "60% missing"],
+            ["SC-VAE-QD"] * 3 + ["VAE"] * 3,
             ["frames missing a keypoint", "own embedding", "ARI (all frames)",
              "ARI (30% missing frames)", "ARI (60% missing frames)", *ACCURACY],
         ),
         "embedding_distances.csv": (
-            ["30% missing", "60% missing"],
+            ["SC-VAE-QD"] * 2 + ["VAE"] * 2,
             ["same frame", "random pairs", "consecutive frames", "same / random",
              "same / consecutive"],
         ),
@@ -93,7 +93,8 @@ def test_smoke_run_writes_complete_results(script, tmp_path):
 
     for name, (models, columns) in EXPECTED[script].items():
         table = pd.read_csv(tmp_path / name)
-        assert list(table.columns) == ["model", *columns], name
+        keys = ["model", "data"] if "data" in table else ["model"]
+        assert list(table.columns) == [*keys, *columns], name
         assert table["model"].tolist() == models, name
         assert np.isfinite(table[columns].to_numpy()).all(), name
     training = pd.read_csv(tmp_path / "training.csv")
