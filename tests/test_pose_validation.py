@@ -29,6 +29,9 @@ CASES = {
     "missing_report": (pose.missing_report, {"poses": POSES, "skeleton": "mouse18"}),
     "compute_mean_pose": (pose.compute_mean_pose, {"poses": POSES, "skeleton": "mouse18"}),
     "impute_keypoints": (pose.impute_keypoints, {"poses": POSES, "mean_pose": POSES[0]}),
+    "compute_pose_covariance": (
+        pose.compute_pose_covariance, {"poses": POSES, "mean_pose": POSES[0]}
+    ),
     "inverse_kinematics": (pose.inverse_kinematics, {"poses": POSES}),
     "forward_kinematics": (
         pose.forward_kinematics,
