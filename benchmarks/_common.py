@@ -216,6 +216,11 @@ def settings_for(args):
     return replace(MODES[args.mode], **{k: v for k, v in overrides.items() if v is not None})
 
 
+def package_lam(args):
+    """``--lam`` when given, else the estimator's default scrubber weight."""
+    return ScrubbedCVAE().lam if getattr(args, "lam", None) is None else args.lam
+
+
 def keep(model, args):
     """Whether ``--models`` (all models when not given) includes ``model``."""
     return args.models is None or model in args.models
@@ -380,7 +385,7 @@ def probe_scores(Z, nuisance, probes, folds, step, seed, transformer=None):
 
 
 def make_model(name, settings, *, nuisance, alignment, seed, device, skeleton="mouse18",
-               window=None):
+               window=None, lam=None):
     """A zoo model with the sizes of ``settings``.
 
     Parameters
@@ -399,6 +404,9 @@ def make_model(name, settings, *, nuisance, alignment, seed, device, skeleton="m
         None trains on generic features.
     window : int, default=None
         Frames per window; None uses ``settings.window``.
+    lam : float, default=None
+        Scrubber weight; None uses ``settings.lam`` times the zoo entry's
+        ``lam_scale``.
 
     Returns
     -------
@@ -407,7 +415,9 @@ def make_model(name, settings, *, nuisance, alignment, seed, device, skeleton="m
     """
     params = dict(ZOO[name])
     alignment = params.pop("alignment", alignment)
-    lam = settings.lam * params.pop("lam_scale", 1.0)
+    lam_scale = params.pop("lam_scale", 1.0)
+    if lam is None:
+        lam = settings.lam * lam_scale
     uses_nuisance = params["conditional"] or params["scrubber"] is not None
     return ScrubbedCVAE(
         **params,
@@ -464,7 +474,7 @@ class ModelRunner:
         self.log = []
         self._fitted = {}
 
-    def fit(self, name, nuisance, alignment="midfwd"):
+    def fit(self, name, nuisance, alignment="midfwd", lam=None):
         """Fitted model and embeddings of every frame.
 
         Parameters
@@ -473,6 +483,8 @@ class ModelRunner:
             Key of :data:`ZOO`.
         nuisance : list of str
         alignment : {"midfwd", "x360"}, default="midfwd"
+        lam : float, default=None
+            Scrubber weight; None uses the zoo's (see :func:`make_model`).
 
         Returns
         -------
@@ -482,7 +494,7 @@ class ModelRunner:
         """
         estimator = make_model(
             name, self.settings, nuisance=nuisance, alignment=alignment, seed=self.args.seed,
-            device=self.args.device, skeleton=self.skeleton, window=self.window,
+            device=self.args.device, skeleton=self.skeleton, window=self.window, lam=lam,
         )
         key = repr(sorted(estimator.get_params().items()))
         if key not in self._fitted:

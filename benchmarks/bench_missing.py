@@ -4,8 +4,9 @@ Synthetic mice (``make_mouse_behavior``, one healthy session per animal)
 lose keypoints as a tracker does: one of the left ankle or right hind paw
 (drawn per run) in runs of 0.2 to 2 s until ``coverage`` of the frames
 (30% and 60%) are hit, and the tail base in runs over a further 10%. A
-VAE (no scrubber) and an SC-VAE-QD (identity scrubbed) are fitted on the
-complete poses and on each gappy copy, with the default ``min_keypoints``.
+VAE (no scrubber) and an SC-VAE-QD (identity scrubbed, at the estimator's
+default ``lam``; ``--lam`` overrides it) are fitted on the complete poses and
+on each gappy copy, with the default ``min_keypoints``.
 Per model and data:
 
 - ARI of KMeans (one cluster per true behaviour) against the behaviours,
@@ -46,6 +47,7 @@ from _common import (
     chunk_folds,
     keep,
     make_synthetic,
+    package_lam,
     probe_scores,
     run,
 )
@@ -182,7 +184,7 @@ def synthetic(settings, args):
     for name, (X, limb_runs) in data.items():
         runner = ModelRunner(X, table, groups, settings, args, name)
         for model in [model for model in MODELS if keep(model, args)]:
-            estimator, Z = runner.fit(model, ["animal"])
+            estimator, Z = runner.fit(model, ["animal"], lam=package_lam(args))
             valid = estimator.valid_frames(X, groups=groups)
             labels = kmeans_labels(Z, valid, n_behaviors, args.seed)
             identity = probe_scores(Z[valid], table[["animal"]][valid], ("logistic", "qda"),

@@ -67,10 +67,10 @@ from _common import (
     keep,
     make_model,
     make_synthetic,
+    package_lam,
     probe_scores,
     run,
 )
-from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae.metrics import cluster_agreement, cluster_embeddings
 from sklearn_scrubvae.pose import MOUSE18, EgocentricAligner
 
@@ -87,7 +87,6 @@ with warnings.catch_warnings():
     except ImportError:
         kpms = None
 
-PACKAGE_LAM = ScrubbedCVAE().lam
 IDENTITY_SPEED_SCRUBBERS = {"animal": "qd", **dict.fromkeys(SPEED_COLUMNS, "mals")}
 # CEBRA iterations per mode (``--cebra-iter`` overrides).
 CEBRA_ITERATIONS = {"smoke": 5, "quick": 500, "full": 3000}
@@ -225,15 +224,15 @@ def make_method(name, settings, args):
     if name == "VAE":
         return make_model("VAE", settings, nuisance=[], alignment="midfwd", seed=args.seed,
                           device=args.device)
-    lam = PACKAGE_LAM if args.lam is None else args.lam
+    lam = package_lam(args)
     if name == "SC-VAE-QD":
         return make_model("SC-VAE-QD", settings, nuisance=["animal"], alignment="midfwd",
-                          seed=args.seed, device=args.device).set_params(lam=lam)
+                          seed=args.seed, device=args.device, lam=lam)
     if name == "SC-VAE-QD+MALS":
         return make_model(
             "SC-VAE-QD", settings, nuisance=list(IDENTITY_SPEED_SCRUBBERS), alignment="midfwd",
-            seed=args.seed, device=args.device,
-        ).set_params(scrubber=IDENTITY_SPEED_SCRUBBERS, lam=lam)
+            seed=args.seed, device=args.device, lam=lam,
+        ).set_params(scrubber=IDENTITY_SPEED_SCRUBBERS)
     if name == "pose PCA":
         return FrameEmbedder(PCA(settings.n_components, random_state=args.seed))
     if name == "keypoint-MoSeq":

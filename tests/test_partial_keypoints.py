@@ -278,7 +278,7 @@ def synthetic_run(bench_missing):
 
     def run(seed):
         if seed not in runs:
-            args = Namespace(seed=seed, device="cpu", models=None)
+            args = Namespace(seed=seed, device="cpu", models=None, lam=None)
             scores, distances, _ = bench_missing.synthetic(MODES["quick"], args)
             runs[seed] = scores.set_index(["model", "data"]), distances
         return runs[seed]
