@@ -4,6 +4,9 @@ Most tests build the net from a dict of hyper-parameters and a dataset of
 plain arrays, without the estimator.
 """
 
+import threading
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,6 +124,56 @@ def test_batch_loader_covers_every_window_once(n, drop_lone, sizes):
     assert not torch.equal(torch.cat(epochs[0]), torch.cat(epochs[1]))  # reshuffled
     unshuffled = torch.cat([X["frames"]["x"][:, 0, 0] for X, _ in BatchLoader(dataset, 64)])
     np.testing.assert_array_equal(unshuffled.numpy(), np.arange(n))
+
+
+class CountingSource:
+    """A frame source (per-batch derivation) that records where and when it derives."""
+
+    shapes = {"x": (1,)}
+
+    def __init__(self, values):
+        self.values = values
+        self.threads = []
+
+    def windows(self, index):
+        self.threads.append(threading.get_ident())
+        return {"x": self.values[index][..., None]}
+
+
+def test_batches_derived_per_batch_are_derived_one_ahead_in_a_thread():
+    """A source's next batch is derived in a background thread while one is used,
+    never more than one ahead, and the batches are those of the same frames in memory."""
+    n = 200
+    values = np.arange(n, dtype=np.float32)
+    bounds = torch.zeros(n, dtype=torch.long), torch.full((n,), n)
+    source = CountingSource(values)
+    derived = WindowDataset(source, None, {}, *bounds, torch.arange(n), window=3)
+    in_memory = WindowDataset({"x": torch.as_tensor(values)[:, None]}, None, {}, *bounds,
+                              torch.arange(n), window=3)
+    batches, derived_after_use = [], []
+    for X, _ in BatchLoader(derived, 64, shuffle=True,
+                            generator=torch.Generator().manual_seed(0)):
+        time.sleep(0.1)  # time to derive ahead: it must stop at one batch
+        derived_after_use.append(len(source.threads))
+        batches.append(X["frames"]["x"])
+    assert derived_after_use == [2, 3, 4, 4]
+    assert threading.get_ident() not in source.threads
+    expected = [X["frames"]["x"] for X, _ in BatchLoader(
+        in_memory, 64, shuffle=True, generator=torch.Generator().manual_seed(0))]
+    for got, want in zip(batches, expected, strict=True):
+        torch.testing.assert_close(got, want)
+
+
+def test_an_error_while_deriving_ahead_reaches_the_training_loop():
+    class Failing(CountingSource):
+        def windows(self, index):
+            raise RuntimeError("unreadable frames")
+
+    n = 100
+    dataset = WindowDataset(Failing(None), None, {}, torch.zeros(n, dtype=torch.long),
+                            torch.full((n,), n), torch.arange(n), window=3)
+    with pytest.raises(RuntimeError, match="unreadable frames"):
+        list(BatchLoader(dataset, 32))
 
 
 def test_solver_loss_and_gradients_equal_a_plain_computation():

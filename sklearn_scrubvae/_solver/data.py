@@ -3,13 +3,15 @@
 Frames stay on the training device as one float32 matrix (one row per
 frame, every per-frame quantity side by side); a batch of windows is
 gathered from it by index. Frames too many to derive whole come instead
-from a source that derives each batch's windows when asked. Batches are
+from a source that derives each batch's windows when asked, the next
+batch in a background thread while the current one trains. Batches are
 drawn from a permuted index tensor on the same device, so no per-window
 Python object is ever created.
 """
 
 import copy
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -230,9 +232,48 @@ class BatchLoader:
         for begin in range(0, self._n_items(), self.batch_size):
             yield order[begin : begin + self.batch_size]
 
-    def __iter__(self):
+    def batches(self):
+        """The batches of an epoch, each gathered when it is asked for.
+
+        Yields
+        ------
+        batch : tuple
+            ``dataset[positions]`` for each of :meth:`batch_positions`.
+        """
         for positions in self.batch_positions():
             yield self.dataset[positions]
+
+    def __iter__(self):
+        """The batches of an epoch; one derived ahead when the dataset derives them.
+
+        A dataset whose frames come from a source (per-batch derivation,
+        e.g. from a memory map) has the next batch derived in a background
+        thread while the current one trains.
+        """
+        if getattr(self.dataset, "source", None) is None:
+            return self.batches()
+        return one_ahead(self.batches())
+
+
+def one_ahead(iterator):
+    """The items of ``iterator``, each computed in a background thread while the last is used.
+
+    Parameters
+    ----------
+    iterator : iterator
+
+    Yields
+    ------
+    item
+        The items of ``iterator`` in order; an exception raised by it is
+        raised here.
+    """
+    end = object()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, iterator, end)
+        while (item := pending.result()) is not end:
+            pending = pool.submit(next, iterator, end)
+            yield item
 
 
 def frames_as_tensors(frames):

@@ -272,7 +272,8 @@ class ShardedBatchLoader(BatchLoader):
     batch size, for drawing the posterior noise and weighing the losses.
     """
 
-    def __iter__(self):
+    def batches(self):
+        """This process's shard of each global batch of an epoch, gathered when asked for."""
         rank, world = dist.get_rank(), dist.get_world_size()
         for positions in self.batch_positions():
             if len(positions) < world:

@@ -114,38 +114,23 @@ def _shortest_arc(source, target):
     """Rotation about ``source x target`` through a unit quaternion.
 
     Well conditioned unless ``source`` and ``target`` are nearly opposite:
-    the quaternion (1 + cos, sin * axis) is normalised by a number of the
-    order of sqrt(1 + cos).
+    the quaternion ``q = (1 + cos, source x target)`` has squared norm of
+    the order of ``1 + cos``. The matrix of ``q / |q|`` is written out
+    entry by entry (one pass over the batch per entry).
     """
-    quaternion = np.concatenate(
-        [
-            1.0 + np.sum(source * target, axis=-1, keepdims=True),
-            np.cross(source, target),
-        ],
-        axis=-1,
-    )
-    quaternion /= np.linalg.norm(quaternion, axis=-1, keepdims=True)
-    w = quaternion[..., 0, None, None]
-    axis = quaternion[..., 1:]
-    return (
-        (w**2 - np.sum(axis**2, axis=-1)[..., None, None]) * np.eye(3)
-        + 2.0 * axis[..., :, None] * axis[..., None, :]
-        + 2.0 * w * _cross_matrix(axis)
-    )
-
-
-def _cross_matrix(vectors):
-    """Matrices ``K`` with ``K @ u == vectors x u``, shape (..., 3, 3)."""
-    x, y, z = np.moveaxis(vectors, -1, 0)
-    zero = np.zeros_like(x)
-    return np.stack(
-        [
-            np.stack([zero, -z, y], axis=-1),
-            np.stack([z, zero, -x], axis=-1),
-            np.stack([-y, x, zero], axis=-1),
-        ],
-        axis=-2,
-    )
+    sx, sy, sz = np.moveaxis(source, -1, 0)
+    tx, ty, tz = np.moveaxis(target, -1, 0)
+    w = 1.0 + sx * tx + sy * ty + sz * tz
+    x, y, z = sy * tz - sz * ty, sz * tx - sx * tz, sx * ty - sy * tx
+    scale = 2.0 / (w * w + x * x + y * y + z * z)
+    wx, wy, wz = scale * w * x, scale * w * y, scale * w * z
+    xx, yy, zz = scale * x * x, scale * y * y, scale * z * z
+    xy, xz, yz = scale * x * y, scale * x * z, scale * y * z
+    matrix = np.empty(w.shape + (3, 3))
+    matrix[..., 0, 0], matrix[..., 0, 1], matrix[..., 0, 2] = 1.0 - yy - zz, xy - wz, xz + wy
+    matrix[..., 1, 0], matrix[..., 1, 1], matrix[..., 1, 2] = xy + wz, 1.0 - xx - zz, yz - wx
+    matrix[..., 2, 0], matrix[..., 2, 1], matrix[..., 2, 2] = xz - wy, yz + wx, 1.0 - xx - yy
+    return matrix
 
 
 def _perpendicular(vectors):
