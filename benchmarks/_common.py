@@ -463,7 +463,8 @@ class ModelRunner:
     ----------
     log : list of dict
         One row per fitted model: experiment, model, nuisance, alignment,
-        epochs, final loss, fit seconds, device.
+        scrubber weight (empty without a scrubber), epochs, final loss, fit
+        seconds, device.
     """
 
     def __init__(self, X, table, groups, settings, args, experiment, *, skeleton="mouse18",
@@ -509,6 +510,7 @@ class ModelRunner:
                     "model": name,
                     "nuisance": "/".join(estimator.nuisance_columns_) or "-",
                     "alignment": estimator.alignment if self.skeleton else "-",
+                    "lam": estimator.lam if estimator.scrubber is not None else None,
                     "epochs": estimator.n_iter_,
                     "final_loss": estimator.loss_curve_[-1],
                     "fit_seconds": seconds,

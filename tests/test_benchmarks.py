@@ -22,6 +22,8 @@ sys.path.insert(0, str(BENCHMARKS))
 
 from _common import MODES, chunk_folds, parse_args, settings_for  # noqa: E402
 
+from sklearn_scrubvae import ScrubbedCVAE  # noqa: E402
+
 REAL_MICE = REPO.parent / "shared" / "data" / "motionmapperpy_mice"
 
 SPEED_MODELS = ["VAE", "VAE + LEACE", "beta-VAE", "C-VAE", "VAE-GR", "SC-VAE-GR", "SC-VAE-MALS",
@@ -99,6 +101,10 @@ def test_smoke_run_writes_complete_results(script, tmp_path):
         assert np.isfinite(table[columns].to_numpy()).all(), name
     training = pd.read_csv(tmp_path / "training.csv")
     assert (training["epochs"] == 1).all()
+    if script == "missing":  # identity scrubbed at the estimator's default weight
+        scrubbed = training.set_index("model")["lam"].dropna()
+        assert (scrubbed.index == "SC-VAE-QD").all() and len(scrubbed) == 3
+        assert (scrubbed == ScrubbedCVAE().lam).all()
     assert (training["device"] == "cpu").all()
 
     markdown = (tmp_path / "results.md").read_text()
