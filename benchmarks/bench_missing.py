@@ -232,7 +232,7 @@ def oist(settings, args):
             learning_rate=settings.learning_rate, random_state=args.seed, device=args.device,
         ).fit(poses, table, groups=session)
         log.append({"experiment": "oist", "model": rule, "nuisance": "speed_root",
-                    "alignment": "midfwd", "epochs": estimator.n_iter_,
+                    "alignment": "midfwd", "lam": estimator.lam, "epochs": estimator.n_iter_,
                     "final_loss": estimator.loss_curve_[-1], "fit_seconds": np.nan,
                     "device": str(estimator.device_)})
         valid = estimator.valid_frames(poses, groups=session)
