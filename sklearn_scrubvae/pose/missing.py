@@ -408,10 +408,10 @@ def _conditional_residuals(residuals, present, covariance):
     """
     n_frames, n_keypoints, n_dims = residuals.shape
     conditional = np.zeros_like(residuals)
-    gappy = ~present.all(axis=1) & (present.sum(axis=1) >= 2)
+    gappy = np.flatnonzero(~present.all(axis=1) & (present.sum(axis=1) >= 2))
     patterns, which = np.unique(present[gappy], axis=0, return_inverse=True)
     for index, pattern in enumerate(patterns):
-        rows = np.flatnonzero(gappy)[which.ravel() == index]
+        rows = gappy[which.ravel() == index]
         # the residuals are centred on the present keypoints' centroid
         centring = np.eye(n_keypoints * n_dims) - np.kron(
             np.outer(np.ones(n_keypoints), pattern / pattern.sum()), np.eye(n_dims))
