@@ -29,7 +29,9 @@ Methods:
   The scrubbed models use the estimator's default ``lam`` (``--lam``
   overrides it) rather than the other benchmarks' weight: at ``lam = 10``
   the identity-scrubbed model's behaviour ARI fell well below the plain
-  VAE's, at the default it did not (``doc/benchmarks.md``, section (g));
+  VAE's, at the default it did not (``doc/benchmarks.md``, section (g)).
+  ``--speed-lam`` gives the speed scrubbers a weight of their own (a
+  ``lam`` per column);
 - pose PCA: per-frame egocentric poses (``EgocentricAligner``: root at the
   origin, body axis on +x), in mm, projected on their first D principal
   components;
@@ -229,6 +231,8 @@ def make_method(name, settings, args):
         return make_model("SC-VAE-QD", settings, nuisance=["animal"], alignment="midfwd",
                           seed=args.seed, device=args.device, lam=lam)
     if name == "SC-VAE-QD+MALS":
+        if args.speed_lam is not None:
+            lam = {"animal": lam, **dict.fromkeys(SPEED_COLUMNS, args.speed_lam)}
         return make_model(
             "SC-VAE-QD", settings, nuisance=list(IDENTITY_SPEED_SCRUBBERS), alignment="midfwd",
             seed=args.seed, device=args.device, lam=lam,
@@ -276,7 +280,8 @@ def fit_and_embed(name, X, table, groups, settings, args):
         steps, device = method.n_iter, "cpu"
     else:
         steps, device = getattr(method.model, "max_iterations", 0), "cpu"
-    log = {"model": name, "frames": len(X), "steps": steps,
+    log = {"model": name, "lam": str(getattr(method, "lam", "-")), "frames": len(X),
+           "steps": steps,
            "fit_seconds": fitted[0] - start[0], "fit_cpu_seconds": fitted[1] - start[1],
            "embed_seconds": embedded[0] - fitted[0],
            "embed_cpu_seconds": embedded[1] - fitted[1], "device": device}
@@ -391,6 +396,9 @@ def add_arguments(parser):
     parser.add_argument("--n-frames", type=int, default=None, help="frames per animal")
     parser.add_argument("--fps", type=float, default=None, help="frame rate of the data")
     parser.add_argument("--window", type=int, default=None, help="frames per window (odd)")
+    parser.add_argument("--speed-lam", type=float, default=None,
+                        help="weight of the speed scrubbers of SC-VAE-QD+MALS (default: "
+                             "the identity scrubber's, --lam)")
     parser.add_argument("--cebra-iter", type=int, default=None,
                         help="CEBRA training iterations (default: 5 / 500 / 3000 by mode)")
     parser.add_argument("--kpms-iter", type=int, default=None,

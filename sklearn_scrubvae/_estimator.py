@@ -16,7 +16,7 @@ from ._frames.coverage import (
     bridge_unusable, warn_all_columns, warn_fit_coverage, warn_unordered_index,
 )
 from ._frames.inputs import FeatureInput, SkeletonInput
-from ._frames.nuisance import check_conditional, fit_nuisance, model_nuisance
+from ._frames.nuisance import check_conditional, fit_nuisance, model_nuisance, scrubber_weights
 from ._frames.tables import Table
 from ._frames.validation import check_frames, check_latent
 from ._frames.windows import check_windows, chunk_plans, plan_windows
@@ -63,11 +63,13 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         Whether the decoder sees the nuisance (C-VAE). ``False`` with a
         scrubber gives the VAE-QD / VAE-GR baselines; ``False`` without one a
         plain VAE.
-    lam : float, default=2.5
+    lam : float or dict, default=2.5
         Weight of the scrubber penalty in the encoder's loss. The default is
         the paper's QD and MALS weight translated to this package's unit-free
         reconstruction term for mouse-sized data (see the user guide, "The
-        paper's loss weights in our units").
+        paper's loss weights in our units"). A dict maps every scrubbed
+        column to its own weight, e.g. ``{"animal": 2.5, "speed": 100}``
+        when one variable needs a stronger scrubber than another.
     alpha : float, default=1.0
         Gradient-reversal scale of the "gr" and "nd" adversaries.
     beta : float, default=1.0
@@ -257,7 +259,7 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
         "nuisance": [list, tuple, str, numbers.Integral, None],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "conditional": ["boolean"],
-        "lam": [Interval(numbers.Real, 0, None, closed="left")],
+        "lam": [Interval(numbers.Real, 0, None, closed="left"), dict],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "poly_order": [Interval(numbers.Integral, 1, 3, closed="both")],
@@ -681,8 +683,13 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _solver_spec(self):
         """Hyper-parameters and fitted sizes the solver builds the network from."""
         encoder = self.nuisance_encoder_
+        weights = scrubber_weights(self.lam, self.scrubbers_)
         return {
             **self.get_params(deep=False),
+            "lam": (
+                {scrubber_key(column): weight for column, weight in weights.items()}
+                if isinstance(self.lam, dict) else self.lam
+            ),
             "representation": self.input_.representation_params(),
             "nuisance_dim": encoder.n_decoder_features,
             "scrubbers": {

@@ -105,6 +105,14 @@ def test_scrubbed_models_use_the_estimator_default_weight_unless_overridden():
             assert bench_peers.make_method(name, MODES["smoke"], args).lam == lam
 
 
+def test_speed_scrubbers_take_their_own_weight():
+    args = parse_args("", bench_peers.METHODS, ["--smoke", "--lam", "2", "--speed-lam", "40"],
+                      bench_peers.add_arguments)
+    model = bench_peers.make_method("SC-VAE-QD+MALS", MODES["smoke"], args)
+    assert model.lam == {"animal": 2.0, **dict.fromkeys(SPEED_COLUMNS, 40.0)}
+    assert bench_peers.make_method("SC-VAE-QD", MODES["smoke"], args).lam == 2.0
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_scores_read_behaviour_identity_and_speed_from_an_embedding(seed):
     """Positive and negative controls of every score on hand-made embeddings."""

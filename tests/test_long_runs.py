@@ -211,6 +211,13 @@ def test_divergence_raises_and_restores_the_last_finite_model(seed):
     assert sane.fit(X, table, groups=groups).n_iter_ == 4
 
 
+def test_divergence_message_names_each_scrubber_weight():
+    X, table, groups = make_frames()
+    est = ScrubbedCVAE(**{**EXPLODING, "lam": {"speed": 7.5}})
+    with pytest.raises(FloatingPointError, match=r"lam=\{speed: 7\.5\}"):
+        est.fit(X, table, groups=groups)
+
+
 def test_divergence_can_warn_and_keep_the_last_good_model():
     X, table, groups = make_frames()
     est = ScrubbedCVAE(**EXPLODING, on_divergence="warn")

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from sklearn_scrubvae import ScrubbedCVAE
 
@@ -97,3 +98,32 @@ def test_single_class_rejected_for_class_scrubbers(name, labels):
     X, _, groups = _frames()
     with pytest.raises(ValueError, match="at least two classes"):
         ScrubbedCVAE(scrubber=name, **TINY).fit(X, labels, groups=groups)
+
+
+def test_lam_per_column_weighs_each_penalty():
+    est, _ = _scrubbers(scrubber={"animal": "qd", "speed": "mals"},
+                        lam={"animal": 0.5, "speed": 7.0})
+    criterion = est.net_.criterion_
+    assert criterion.lam == {"animal": 0.5, "speed": 7.0}
+    one = torch.ones(())
+    terms = {"reconstruction": 2 * one, "kl": 3 * one, "penalty": 5 * one,
+             "animal_penalty": 1 * one, "speed_penalty": 4 * one}
+    expected = 2 + criterion.beta * 3 + 0.5 * 1 + 7.0 * 4
+    assert float(criterion(terms)) == pytest.approx(expected)
+    criterion.lam = {"animal": 0.5}
+    with pytest.raises(ValueError, match="module has"):
+        criterion(terms)
+
+
+@pytest.mark.parametrize(
+    "lam, message",
+    [
+        ({"animal": 1.0}, r"missing \['speed'\]"),
+        ({"animal": 1.0, "speed": 1.0, "heading": 1.0}, r"\['heading'\] are not scrubbed"),
+        ({"animal": -1.0, "speed": 1.0}, "non-negative"),
+        ({"animal": "high", "speed": 1.0}, "non-negative"),
+    ],
+)
+def test_lam_dict_must_weigh_exactly_the_scrubbed_columns(lam, message):
+    with pytest.raises(ValueError, match=message):
+        _scrubbers(scrubber={"animal": "qd", "speed": "mals"}, lam=lam)

@@ -168,3 +168,31 @@ def test_gr_keeping_its_adversary_scrubs_more_than_redrawing_it(seed):
     )
     assert r2 < earlier_r2
     assert plain_r2 - r2 > 0.25
+
+
+
+def _scrub_one_of_two(data, settings, weighted):
+    """Held-out probes of an unconditional model scrubbing animal ("qd") and
+    speed ("mals") with weight 10 on ``weighted`` and 0 on the other."""
+    lam = {"animal": 0.0, "speed": 0.0, weighted: 10.0}
+    Z = _embed(data, settings, scrubber={"animal": "qd", "speed": "mals"}, conditional=False,
+               nuisance=["animal", "speed"], lam=lam)
+    return _held_out_probes(Z, data)
+
+
+@pytest.mark.parametrize(
+    "seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+)
+def test_lam_per_column_scrubs_only_the_weighted_column(seed):
+    # Seeds 0, 1, 2: speed weighted, QDA accuracy 1.0 / 0.9 / 0.9 and speed
+    # R^2 0.01 / -0.07 / 0.04; animal weighted, 0.51 / 0.29 / 0.50 and 0.56
+    # / 0.60 / 0.88 (chance 0.33). One weight for both would scrub both or
+    # neither.
+    data = make_planted(seed)
+    settings = {"random_state": seed}
+    accuracy, r2 = _scrub_one_of_two(data, settings, "speed")
+    assert r2 < 0.1
+    assert accuracy > 0.85
+    accuracy, r2 = _scrub_one_of_two(data, settings, "animal")
+    assert accuracy < 0.6
+    assert r2 > 0.4

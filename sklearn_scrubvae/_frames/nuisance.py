@@ -299,6 +299,46 @@ def fit_nuisance(table, n_frames, *, columns, scrubber, categorical_only, needed
     return encoder, scrubbers
 
 
+def scrubber_weights(lam, scrubbers):
+    """The penalty weight of each scrubbed column.
+
+    Parameters
+    ----------
+    lam : float or dict of column -> float
+        The estimator's ``lam``: one weight for every scrubber, or a weight
+        per scrubbed column.
+    scrubbers : dict of column -> str
+        Scrubber name per scrubbed column (from :func:`fit_nuisance`).
+
+    Returns
+    -------
+    weights : dict of column -> float
+        In the order of ``scrubbers``.
+
+    Raises
+    ------
+    ValueError
+        If a dict ``lam`` does not name exactly the scrubbed columns, or
+        holds a weight that is not a non-negative real number.
+    """
+    if not isinstance(lam, dict):
+        return dict.fromkeys(scrubbers, float(lam))
+    unknown = [c for c in lam if c not in scrubbers]
+    missing = [c for c in scrubbers if c not in lam]
+    if unknown or missing:
+        raise ValueError(
+            f"A dict lam needs a weight for every scrubbed column {list(scrubbers)}: "
+            f"{f'missing {missing}' if missing else ''}"
+            f"{'; ' if unknown and missing else ''}"
+            f"{f'column(s) {unknown} are not scrubbed' if unknown else ''}."
+        )
+    bad = {c: w for c, w in lam.items()
+           if isinstance(w, bool) or not isinstance(w, numbers.Real) or not w >= 0}
+    if bad:
+        raise ValueError(f"lam weights must be non-negative real numbers, got {bad}.")
+    return {c: float(lam[c]) for c in scrubbers}
+
+
 def check_conditional(table, task, how):
     """Raise a ValueError when a conditional model must ``task`` without a nuisance table.
 

@@ -150,13 +150,18 @@ def divergence_message(epoch, loss, good_epochs, params):
     good_epochs : int
         Epochs of the model that was kept.
     params : dict
-        The estimator's ``learning_rate``, ``lam``, ``beta`` (and
-        ``gradient_clip``).
+        The estimator's ``learning_rate``, ``lam`` (a float or a weight
+        per scrubber), ``beta`` (and ``gradient_clip``).
 
     Returns
     -------
     message : str
     """
+    lam = params["lam"]
+    if isinstance(lam, dict):
+        lam = "{" + ", ".join(f"{name}: {weight:g}" for name, weight in lam.items()) + "}"
+    else:
+        lam = f"{lam:g}"
     kept = (
         f"the model of epoch {good_epochs}, the last with a finite loss, was restored"
         if good_epochs
@@ -166,7 +171,7 @@ def divergence_message(epoch, loss, good_epochs, params):
         f"Training diverged: the training loss became {loss} in epoch {epoch}; {kept}. "
         f"Likely causes: a learning rate too high (learning_rate={params['learning_rate']:g}; "
         "try 10 times smaller), a scrubber weight the encoder can exploit "
-        f"(lam={params['lam']:g}; try smaller), or a KL weight out of scale "
+        f"(lam={lam}; try smaller), or a KL weight out of scale "
         f"(beta={params['beta']:g}); gradient_clip={params['gradient_clip']} bounds the "
         "steps. Set on_divergence='warn' to keep the last finite model instead of raising."
     )

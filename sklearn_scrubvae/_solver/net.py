@@ -25,14 +25,16 @@ class ScrubbedELBOLoss(nn.Module):
     """Negative ELBO plus the weighted scrubber penalties.
 
     ``loss = reconstruction + beta * kl + lam * penalty``, where the terms are
-    batch means (see :meth:`terms`).
+    batch means (see :meth:`terms`); with a weight per scrubber, the
+    penalty term is ``sum(lam[name] * <name>_penalty)``.
 
     Parameters
     ----------
     beta : float
         KL weight.
-    lam : float
-        Scrubber penalty weight.
+    lam : float or dict of str -> float
+        Scrubber penalty weight, or one per scrubber name (every scrubber
+        of the module).
     """
 
     def __init__(self, beta, lam):
@@ -100,13 +102,28 @@ class ScrubbedELBOLoss(nn.Module):
         Parameters
         ----------
         terms : dict of str -> Tensor of shape ()
-            ``"reconstruction"``, ``"kl"`` and ``"penalty"``.
+            ``"reconstruction"``, ``"kl"``, ``"penalty"`` and, for a weight
+            per scrubber, ``"<name>_penalty"``.
 
         Returns
         -------
         loss : Tensor of shape ()
+
+        Raises
+        ------
+        ValueError
+            If ``lam`` is a dict that does not name exactly the scrubbers.
         """
-        return terms["reconstruction"] + self.beta * terms["kl"] + self.lam * terms["penalty"]
+        if isinstance(self.lam, dict):
+            names = {key[: -len("_penalty")] for key in terms if key.endswith("_penalty")}
+            if set(self.lam) != names:
+                raise ValueError(
+                    f"lam names scrubbers {sorted(self.lam)}, the module has {sorted(names)}."
+                )
+            penalty = sum(weight * terms[f"{name}_penalty"] for name, weight in self.lam.items())
+        else:
+            penalty = self.lam * terms["penalty"]
+        return terms["reconstruction"] + self.beta * terms["kl"] + penalty
 
 
 class EpochMean(PassthroughScoring):
