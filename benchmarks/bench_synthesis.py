@@ -8,8 +8,9 @@ measured on the generated motion: R^2 between requested and measured values
 on every ``window``-th frame (``synthesis_consistency_score``). Speed models
 condition on the three window-averaged speeds (midfwd windows); heading
 models on the sin and cos of the yaw (x360 windows). Speeds are measured as
-for the nuisance table: keypoints smoothed over time, then the
-window-averaged speeds of ``compute_speed``.
+for the nuisance table: keypoints smoothed over time (the root over a
+wider Gaussian than the rest), then the window-averaged speeds of
+``compute_speed``.
 
 "speed_root" changes the root speed alone. The "kept" columns request the
 original values: the ceiling set by reconstruction and measurement. The
@@ -34,8 +35,8 @@ from _common import (
     bar_panels,
     keep,
     make_synthetic,
+    motion_speeds,
     run,
-    smooth_motion,
 )
 from sklearn_scrubvae.metrics import measure_heading, measure_speed, synthesis_consistency_score
 
@@ -68,7 +69,7 @@ def measure(windows, columns, fps):
     if columns == HEADING_COLUMNS:
         measured = measure_heading(windows, "mouse18")
     else:
-        measured = measure_speed(smooth_motion(windows, fps), "mouse18", fps)
+        measured = motion_speeds(windows, fps, partial(measure_speed, skeleton="mouse18", fps=fps))
     return measured[columns].to_numpy()
 
 
@@ -108,11 +109,13 @@ def speed_requests(estimator, poses, table, groups, settings):
 
 def experiment(settings, args):
     poses, table, groups = make_synthetic(settings, lesion=False, seed=args.seed)
-    runner = ModelRunner(poses, table, groups, settings, args, "synthetic")
+    runner = ModelRunner(poses, table, groups, settings, args, "synthetic",
+                         params={"root_velocity_weight": args.root_velocity_weight})
     rows, requests = [], []
     for name in [m for m in MODELS if keep(m, args)]:
         row = {"model": name}
-        for label, (nuisance, variable, alignment, values) in SCORES.items():
+        for label in args.scores or SCORES:
+            nuisance, variable, alignment, values = SCORES[label]
             estimator, _ = runner.fit(name, nuisance, alignment)
             row[label] = synthesis_consistency_score(
                 estimator, poses, table, variable,
@@ -132,8 +135,16 @@ def experiment(settings, args):
     return Report(tables=tables, figure=figure, training=runner.log)
 
 
+def add_arguments(parser):
+    parser.add_argument("--root-velocity-weight", type=float, default=0.0,
+                        help="the models' root_velocity_weight (default 0, as the estimator)")
+    parser.add_argument("--scores", nargs="+", choices=list(SCORES), default=None,
+                        help="score columns to measure (default: all); the speed requests "
+                             "are measured for every conditioned model either way")
+
+
 def main(argv=None):
-    return run("synthesis", __doc__, experiment, MODELS, argv)
+    return run("synthesis", __doc__, experiment, MODELS, argv, add_arguments)
 
 
 if __name__ == "__main__":
