@@ -17,7 +17,10 @@ is scored the same way:
   is fitted on the training animals' embeddings, and ARI is measured on the
   training animals and on the unseen animal;
 - fit and embed time of the fit on every animal: wall clock and CPU time
-  of the process (all its threads).
+  of the process (all its threads);
+- the speed linear R^2 of the true behaviour (one-hot, and the fraction of
+  each behaviour in a frame's window), same folds: how much speed an
+  embedding that clusters the behaviours lets a linear probe read.
 
 Methods:
 
@@ -55,6 +58,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
+from scipy.ndimage import uniform_filter1d
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
@@ -337,6 +341,32 @@ def score(method, Z, table, folds, settings, seed):
             **identity, "speed linear R2": speed["linear R2"]}
 
 
+def speed_from_behaviour(table, groups, folds, settings, seed):
+    """Linear R^2 of the speeds read from the true behaviour, with the probes of :func:`score`.
+
+    The bound that behaviour puts on scrubbing speed: an embedding whose
+    clusters are the behaviours lets a linear probe read about this much
+    speed.
+
+    Returns
+    -------
+    scores : dict
+        ``"labels"``: probe on each frame's one-hot behaviour;
+        ``"window fractions"``: on the fraction of each behaviour in the
+        ``window`` frames around it (within its recording).
+    """
+    onehot = pd.get_dummies(table["behavior"]).to_numpy(dtype=np.float64)
+    fractions = np.empty_like(onehot)
+    for recording in pd.unique(groups):
+        rows = groups == recording
+        fractions[rows] = uniform_filter1d(onehot[rows], settings.window, axis=0, mode="nearest")
+    return {
+        name: probe_scores(Z, table[SPEED_COLUMNS], ("linear",), folds, settings.window,
+                           seed)["linear R2"]
+        for name, Z in [("labels", onehot), ("window fractions", fractions)]
+    }
+
+
 def transfer(name, X, table, groups, settings, args):
     """ARI on the training animals and on an unseen one, fitted without the last animal.
 
@@ -387,8 +417,10 @@ def experiment(settings, args):
         "identity": table_[["model", "logistic acc", "QDA acc", "chance"]],
         "speed": table_[["model", "speed linear R2"]],
     }
-    return Report(tables={"peers": table_}, figure=bar_panels(panels), training=training,
-                  notes=notes)
+    bound = speed_from_behaviour(table, groups, folds, settings, args.seed)
+    tables = {"peers": table_,
+              "speed linear R2 from the true behaviour": pd.DataFrame([bound])}
+    return Report(tables=tables, figure=bar_panels(panels), training=training, notes=notes)
 
 
 def add_arguments(parser):

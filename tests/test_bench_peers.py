@@ -140,3 +140,22 @@ def test_scores_read_behaviour_identity_and_speed_from_an_embedding(seed):
     assert abs(noise["behaviour ARI"]) < 0.05
     assert max(noise["logistic acc"], noise["QDA acc"]) < noise["chance"] + 0.1
     assert noise["speed linear R2"] < 0.05
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_true_behaviour_predicts_speed(seed):
+    # The data of doc/benchmarks.md (g): one-hot behaviour R^2 0.56-0.62,
+    # window fractions 0.59-0.65 on seeds 0-2. A shuffled behaviour column
+    # is the negative control.
+    import dataclasses
+
+    from _common import make_synthetic
+
+    settings = dataclasses.replace(MODES["quick"], n_frames=3000, fps=90, window=31)
+    _, table, groups = make_synthetic(settings, lesion=False, seed=seed)
+    folds = chunk_folds(groups)
+    bound = bench_peers.speed_from_behaviour(table, groups, folds, settings, seed)
+    assert bound["labels"] > 0.5
+    assert bound["window fractions"] > bound["labels"]
+    shuffled = table.assign(behavior=np.random.default_rng(seed).permutation(table["behavior"]))
+    assert bench_peers.speed_from_behaviour(shuffled, groups, folds, settings, seed)["labels"] < 0.05
