@@ -43,7 +43,7 @@ PROBES = {"linear": "linear R2", "mlp": "MLP R2", "logistic": "logistic acc", "q
 # that tracking noise does not set a speed floor that decoded motion lacks.
 # The root moves slowly and gets a wider Gaussian: at the narrow one, 0.5 mm
 # of tracking noise still raised the median window-averaged root speed of
-# the synthetic mice by 8-21% (seeds 0-2), at 0.1 s by 1-2%; the limbs move
+# the synthetic mice by 8-21% (seeds 0-2), at 0.1 s by at most 2.5%; the limbs move
 # fast, and a wider Gaussian lowers their speed far below the noise-free one.
 SPEED_SMOOTHING_SECONDS = 1.0 / 30.0
 ROOT_SMOOTHING_SECONDS = 0.1

@@ -191,7 +191,7 @@ def _root_speed(sequences, fps, window, seconds=None):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_root_speed_feature_has_no_tracking_noise_floor(seed):
     # Median noise-free / noisy root speed over the benchmarks' windows:
-    # 0.98-0.99 with the root's own smoothing, 0.83-0.92 with the limbs' one
+    # 0.976-0.993 with the root's own smoothing, 0.829-0.924 with the limbs' one
     # (tracking noise raises a slow root's measured speed).
     settings = MODES["quick"]
     sequences = {
