@@ -683,13 +683,13 @@ class ScrubbedCVAE(TransformerMixin, BaseEstimator):
     def _solver_spec(self):
         """Hyper-parameters and fitted sizes the solver builds the network from."""
         encoder = self.nuisance_encoder_
-        weights = scrubber_weights(self.lam, self.scrubbers_)
+        lam = self.lam
+        if isinstance(lam, dict):
+            lam = {scrubber_key(column): weight
+                   for column, weight in scrubber_weights(lam, self.scrubbers_).items()}
         return {
             **self.get_params(deep=False),
-            "lam": (
-                {scrubber_key(column): weight for column, weight in weights.items()}
-                if isinstance(self.lam, dict) else self.lam
-            ),
+            "lam": lam,
             "representation": self.input_.representation_params(),
             "nuisance_dim": encoder.n_decoder_features,
             "scrubbers": {

@@ -300,13 +300,12 @@ def fit_nuisance(table, n_frames, *, columns, scrubber, categorical_only, needed
 
 
 def scrubber_weights(lam, scrubbers):
-    """The penalty weight of each scrubbed column.
+    """The penalty weight of each scrubbed column, from a dict ``lam``.
 
     Parameters
     ----------
-    lam : float or dict of column -> float
-        The estimator's ``lam``: one weight for every scrubber, or a weight
-        per scrubbed column.
+    lam : dict of column -> float
+        The estimator's ``lam`` as a weight per scrubbed column.
     scrubbers : dict of column -> str
         Scrubber name per scrubbed column (from :func:`fit_nuisance`).
 
@@ -318,11 +317,9 @@ def scrubber_weights(lam, scrubbers):
     Raises
     ------
     ValueError
-        If a dict ``lam`` does not name exactly the scrubbed columns, or
-        holds a weight that is not a non-negative real number.
+        If ``lam`` does not name exactly the scrubbed columns, or holds a
+        weight that is not a non-negative real number.
     """
-    if not isinstance(lam, dict):
-        return dict.fromkeys(scrubbers, float(lam))
     unknown = [c for c in lam if c not in scrubbers]
     missing = [c for c in scrubbers if c not in lam]
     if unknown or missing:
