@@ -117,3 +117,36 @@ class PrivateAdam:
 
     def __getstate__(self):
         return {**self.__dict__, "_optimizer": None, "_device": None}
+
+
+class RecentBatches:
+    """The last few detached batches, for an adversary to fit together.
+
+    Fitted to the current batch alone, a small network overfits it and
+    predicts the next batch worse; the last few batches together hold a
+    few times more examples of codes that moved little in between.
+
+    Parameters
+    ----------
+    size : int
+        Number of batches kept, the newest included.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.batches = []
+
+    def add(self, *tensors: torch.Tensor) -> None:
+        """Keep a batch, dropping the oldest beyond ``size``.
+
+        Parameters
+        ----------
+        *tensors : Tensor
+            The parts of one batch (e.g. ``mu`` and ``v``), each with the
+            batch along its first dimension.
+        """
+        self.batches = [*self.batches, tensors][-self.size :]
+
+    def concatenated(self) -> tuple[torch.Tensor, ...]:
+        """The kept batches, one tensor per part, batches along the first dimension."""
+        return tuple(torch.cat(parts) for parts in zip(*self.batches))

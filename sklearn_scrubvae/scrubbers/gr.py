@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval
 
-from ._ensemble import MLPEnsemble, PrivateAdam
+from ._ensemble import MLPEnsemble, PrivateAdam, RecentBatches
 from ._reversal import reverse_gradient
 from .base import COUNT, NON_NEGATIVE, POSITIVE, BaseScrubber, check_hidden
 
@@ -35,13 +35,18 @@ class GradientReversalScrubber(BaseScrubber):
     adversary predicts ``v`` as well as any probe could: once it is fooled,
     the encoder is rewarded for fooling it, not for removing the
     information. :meth:`update` therefore takes ``n_iter`` adversary-only
-    Adam steps on every detached batch, and the ensemble keeps its weights
-    from epoch to epoch unless ``reinitialize``. At the end of every epoch
-    :meth:`summary` compares the adversary with a *fresh* probe of the same
-    architecture, fitted from scratch on the epoch's last ``probe_batches``
-    batches (two folds: even and odd batches, each fitted on one and scored
-    on the other). ``adversary_loss`` much above ``probe_loss`` means the
-    adversary is fooled.
+    Adam steps after every batch, fitted to the last ``replay_batches``
+    detached batches together (a single batch lets it overfit that batch and
+    lose the others). At the start of every epoch, when ``reinitialize``,
+    :meth:`reset` draws fresh weights and fits them to those batches with
+    ``catch_up_iter`` steps, which gets the adversary out of a region where
+    its steps no longer keep up with the encoder. At the end of every epoch :meth:`summary`
+    compares the adversary with a *fresh* probe of the same architecture on
+    the epoch's last ``probe_batches`` batches: the probe is fitted from
+    scratch on half of them (even or odd batches) and scored on the other
+    half; the adversary is scored on each batch as it arrived, before its
+    steps on it. Both losses are thus held out. ``adversary_loss`` much above
+    ``probe_loss`` means the adversary is fooled.
 
     Parameters
     ----------
@@ -62,17 +67,26 @@ class GradientReversalScrubber(BaseScrubber):
     n_iter : int, default=20
         Adversary-only Adam steps per batch in :meth:`update`; 0 leaves the
         adversary to the training loop's optimiser alone. That Adam's
-        moments are neither pickled nor checkpointed: a resumed fit restarts
-        them, so it matches an uninterrupted one only with ``n_iter=0``.
+        moments and the recent batches are not checkpointed: a resumed fit
+        starts without them, so it matches an uninterrupted one only with
+        ``n_iter=0`` and ``catch_up_iter=0``.
     learning_rate : float, default=1e-2
         Learning rate of those steps.
-    reinitialize : bool, default=False
+    replay_batches : int, default=8
+        Number of most recent batches, the current one included, that those
+        steps fit together. 1 fits the current batch alone, the package's
+        earlier behaviour (see ``doc/differences.md``).
+    reinitialize : bool, default=True
         Whether :meth:`reset` draws fresh adversary weights at the start of
         every epoch.
+    catch_up_iter : int, default=300
+        Adam steps on the recent batches right after those weights are
+        drawn; 0 leaves a re-initialised adversary untrained until the
+        epoch's first update.
     cap : bool, default=True
         Whether each of the adversary's losses in :meth:`penalty` is capped
         at the loss of the best constant prediction of the batch (see its
-        Notes). ``n_iter=0, reinitialize=True, cap=False`` is the package's
+        Notes). ``n_iter=0, catch_up_iter=0, cap=False`` is the package's
         earlier behaviour.
     probe_batches : int, default=8
         Batches kept for the end-of-epoch fresh probe; 0 skips the check.
@@ -102,7 +116,9 @@ class GradientReversalScrubber(BaseScrubber):
         "hidden": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
         "n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "learning_rate": [POSITIVE],
+        "replay_batches": [COUNT],
         "reinitialize": ["boolean"],
+        "catch_up_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "cap": ["boolean"],
         "probe_batches": [Interval(numbers.Integral, 0, None, closed="left")],
     }
@@ -119,7 +135,9 @@ class GradientReversalScrubber(BaseScrubber):
         hidden: int | tuple[int, ...] = (64,),
         n_iter: int = 20,
         learning_rate: float = 1e-2,
-        reinitialize: bool = False,
+        replay_batches: int = 8,
+        reinitialize: bool = True,
+        catch_up_iter: int = 300,
         cap: bool = True,
         probe_batches: int = 8,
     ) -> None:
@@ -128,20 +146,25 @@ class GradientReversalScrubber(BaseScrubber):
         )
         self._validate_params(
             alpha=alpha, n_ensemble=n_ensemble, hidden=hidden, n_iter=n_iter,
-            learning_rate=learning_rate, reinitialize=reinitialize, cap=cap,
+            learning_rate=learning_rate, replay_batches=replay_batches,
+            reinitialize=reinitialize, catch_up_iter=catch_up_iter, cap=cap,
             probe_batches=probe_batches,
         )
         self.alpha = float(alpha)
         self.hidden = check_hidden(hidden, type(self).__name__)
         self.n_iter = int(n_iter)
+        self.replay_batches = int(replay_batches)
+        self.learning_rate = float(learning_rate)
         self.reinitialize = bool(reinitialize)
+        self.catch_up_iter = int(catch_up_iter)
         self.cap = bool(cap)
         self.probe_batches = int(probe_batches)
         self.adversary = MLPEnsemble(
             self.n_components, self.n_outputs, self.hidden, int(n_ensemble),
             self.generator,
         )
-        self._optimizer = PrivateAdam(self.adversary, float(learning_rate))
+        self._optimizer = PrivateAdam(self.adversary, self.learning_rate)
+        self._replay = RecentBatches(self.replay_batches)
         self._recent = []
 
     def _losses(self, predictions, v):
@@ -206,7 +229,11 @@ class GradientReversalScrubber(BaseScrubber):
         return losses.mean()
 
     def update(self, mu: torch.Tensor, v: torch.Tensor) -> None:
-        """Take ``n_iter`` adversary-only steps on the batch and keep it for the probe.
+        """Score the adversary on the batch, then take ``n_iter`` steps on the recent ones.
+
+        The batch is kept for the steps of the next ``replay_batches - 1``
+        updates and, with the adversary's loss on it before these steps, for
+        :meth:`summary`.
 
         Parameters
         ----------
@@ -215,34 +242,50 @@ class GradientReversalScrubber(BaseScrubber):
         """
         mu, v = self._check_inputs(mu, v)
         mu = mu.detach()
-        self._optimizer.minimise(lambda: self._loss(self.adversary(mu), v), self.n_iter)
         if self.probe_batches:
-            self._recent = [*self._recent, (mu, v)][-self.probe_batches :]
+            with torch.no_grad():
+                held_out = self._loss(self.adversary(mu), v)
+            self._recent = [*self._recent, (mu, v, held_out)][-self.probe_batches :]
+        self._replay.add(mu, v)
+        mu_replay, v_replay = self._replay.concatenated()
+        self._optimizer.minimise(
+            lambda: self._loss(self.adversary(mu_replay), v_replay), self.n_iter
+        )
 
     def reset(self) -> None:
-        """Start an epoch: forget the kept batches; redraw weights if ``reinitialize``."""
+        """Start an epoch: forget the kept batches; if ``reinitialize``, redraw and catch up.
+
+        The fresh weights get a fresh Adam and ``catch_up_iter`` steps on
+        the last ``replay_batches`` batches (none before the first epoch).
+        """
         self._recent = []
-        if self.reinitialize:
-            self.adversary.reset_parameters(self.generator)
+        if not self.reinitialize:
+            return
+        self.adversary.reset_parameters(self.generator)
+        self._optimizer = PrivateAdam(self.adversary, self.learning_rate)
+        if self._replay.batches:
+            mu, v = self._replay.concatenated()
+            self._optimizer.minimise(lambda: self._loss(self.adversary(mu), v), self.catch_up_iter)
 
     @torch.no_grad()
     def summary(self) -> dict[str, float]:
-        """The adversary's and a fresh probe's loss on the epoch's last batches.
+        """The adversary's and a fresh probe's held-out loss on the epoch's last batches.
 
         Returns
         -------
         summary : dict of str to float
-            ``adversary_loss`` and ``probe_loss``, each the mean over two
-            folds (even and odd kept batches) of the loss on one fold, the
-            probe being fitted on the other; empty with fewer than two kept
-            batches.
+            ``adversary_loss``, the mean of the adversary's losses on the
+            kept batches before its steps on each, and ``probe_loss``, the
+            mean over two folds (even and odd kept batches) of the loss on
+            one fold of a probe fitted on the other; empty with fewer than
+            two kept batches.
         """
         if len(self._recent) < 2:
             return {}
         folds = [self._recent[0::2], self._recent[1::2]]
-        folds = [tuple(torch.cat(parts) for parts in zip(*fold)) for fold in folds]
+        folds = [[torch.cat(parts) for parts in list(zip(*fold))[:2]] for fold in folds]
         generator = torch.Generator(device=self.generator.device).manual_seed(_PROBE_SEED)
-        adversary_losses, probe_losses = [], []
+        probe_losses = []
         for (mu_fit, v_fit), (mu_test, v_test) in [folds, folds[::-1]]:
             probe = MLPEnsemble(self.n_components, self.n_outputs, self.hidden, 1, generator)
             probe.to(mu_fit.device)
@@ -250,8 +293,8 @@ class GradientReversalScrubber(BaseScrubber):
                 lambda: self._loss(probe(mu_fit), v_fit), _PROBE_ITER
             )
             probe_losses.append(self._loss(probe(mu_test), v_test).item())
-            adversary_losses.append(self._loss(self.adversary(mu_test), v_test).item())
+        held_out = torch.stack([loss for _, _, loss in self._recent])
         return {
-            "adversary_loss": sum(adversary_losses) / 2,
+            "adversary_loss": held_out.mean().item(),
             "probe_loss": sum(probe_losses) / 2,
         }

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval
 
-from ._ensemble import MLPEnsemble, PrivateAdam
+from ._ensemble import MLPEnsemble, PrivateAdam, RecentBatches
 from ._reversal import reverse_gradient
 from .base import COUNT, NON_NEGATIVE, POSITIVE, BaseScrubber, check_hidden
 
@@ -27,8 +27,8 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
     parameters are in ``parameters()``) while the gradient reaching ``mu`` is
     multiplied by ``-alpha``, so the encoder is pushed to raise the critic's
     loss. In addition :meth:`update` takes ``n_iter`` critic-only Adam steps
-    on the detached batch, so the critic stays ahead of the encoder (that
-    optimiser's state is not pickled).
+    on the last ``replay_batches`` detached batches together, so the critic
+    stays ahead of the encoder (that optimiser's state is not pickled).
 
     Parameters
     ----------
@@ -50,6 +50,9 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         Critic-only optimisation steps per batch in :meth:`update`.
     learning_rate : float, default=1e-3
         Learning rate of the critic's private Adam optimiser.
+    replay_batches : int, default=1
+        Number of most recent batches, the current one included, that those
+        steps fit together.
 
     References
     ----------
@@ -76,6 +79,7 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         "hidden": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
         "n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "learning_rate": [POSITIVE],
+        "replay_batches": [COUNT],
     }
 
     def __init__(
@@ -90,13 +94,14 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         hidden: int | tuple[int, ...] = (64,),
         n_iter: int = 1,
         learning_rate: float = 1e-3,
+        replay_batches: int = 1,
     ) -> None:
         super().__init__(
             n_components, n_outputs, categorical=categorical, generator=generator
         )
         self._validate_params(
             alpha=alpha, n_ensemble=n_ensemble, hidden=hidden, n_iter=n_iter,
-            learning_rate=learning_rate,
+            learning_rate=learning_rate, replay_batches=replay_batches,
         )
         self.alpha = float(alpha)
         self.n_iter = int(n_iter)
@@ -106,6 +111,7 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
             self.generator,
         )
         self._optimizer = PrivateAdam(self.critic, self.learning_rate)
+        self._replay = RecentBatches(int(replay_batches))
 
     def _critic_loss(self, mu, v):
         """Binary cross-entropy of the critic on true and shuffled pairs."""
@@ -141,7 +147,7 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         return self._critic_loss(reverse_gradient(mu, self.alpha), v)
 
     def update(self, mu: torch.Tensor, v: torch.Tensor) -> None:
-        """Take ``n_iter`` Adam steps of the critic alone on the detached batch.
+        """Take ``n_iter`` Adam steps of the critic alone on the recent detached batches.
 
         Gradients left on the critic's parameters are cleared afterwards.
 
@@ -151,5 +157,6 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         v : LongTensor of shape (B,)
         """
         mu, v = self._check_inputs(mu, v)
-        mu = mu.detach()
+        self._replay.add(mu.detach(), v)
+        mu, v = self._replay.concatenated()
         self._optimizer.minimise(lambda: self._critic_loss(mu, v), self.n_iter)
