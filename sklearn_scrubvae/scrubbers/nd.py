@@ -46,13 +46,15 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         Number of MLP critics.
     hidden : tuple of int, default=(64,)
         Hidden layer widths of each critic.
-    n_iter : int, default=1
+    n_iter : int, default=20
         Critic-only optimisation steps per batch in :meth:`update`.
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=1e-2
         Learning rate of the critic's private Adam optimiser.
-    replay_batches : int, default=1
+    replay_batches : int, default=8
         Number of most recent batches, the current one included, that those
-        steps fit together.
+        steps fit together. ``n_iter=1, learning_rate=1e-3,
+        replay_batches=1`` is the package's earlier behaviour (see
+        ``doc/differences.md``).
 
     References
     ----------
@@ -92,9 +94,9 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         alpha: float = 1.0,
         n_ensemble: int = 3,
         hidden: int | tuple[int, ...] = (64,),
-        n_iter: int = 1,
-        learning_rate: float = 1e-3,
-        replay_batches: int = 1,
+        n_iter: int = 20,
+        learning_rate: float = 1e-2,
+        replay_batches: int = 8,
     ) -> None:
         super().__init__(
             n_components, n_outputs, categorical=categorical, generator=generator
