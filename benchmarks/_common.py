@@ -131,9 +131,9 @@ MODES = {
 
 # Model name -> ScrubbedCVAE parameters. "alignment" overrides the
 # experiment's alignment; "lam_scale" multiplies the mode's ``lam`` (the
-# convergence study measured QD and MALS too weak at lam 10 for 564 steps,
-# doc/benchmarks.md (e)); models without a decoder input or a scrubber
-# ignore the nuisance.
+# convergence study measured QD, MALS and GR too weak at lam 10 for 564
+# steps, and MALS on heading at lam 50, doc/benchmarks.md (e)); models
+# without a decoder input or a scrubber ignore the nuisance.
 ZOO = {
     "VAE": dict(scrubber=None, conditional=False),
     "VAE Processed": dict(scrubber=None, conditional=False, alignment="midfwd"),
@@ -141,12 +141,12 @@ ZOO = {
     "C-VAE": dict(scrubber=None, conditional=True),
     "VAE-GR": dict(scrubber="gr", conditional=False),
     "VAE-QD": dict(scrubber="qd", conditional=False),
-    "SC-VAE-GR": dict(scrubber="gr", conditional=True),
+    "SC-VAE-GR": dict(scrubber="gr", conditional=True, lam_scale=10.0),
     "SC-VAE-ND": dict(scrubber="nd", conditional=True),
-    "SC-VAE-MALS": dict(scrubber="mals", conditional=True, lam_scale=5.0),
+    "SC-VAE-MALS": dict(scrubber="mals", conditional=True, lam_scale=10.0),
     "SC-VAE-MAQS": dict(scrubber="mals", conditional=True, poly_order=2),
     # Class models of the current batch alone, inside the graph.
-    "SC-VAE-QD": dict(scrubber="qd", conditional=True, lam_scale=5.0,
+    "SC-VAE-QD": dict(scrubber="qd", conditional=True, lam_scale=10.0,
                       scrubber_params={"qd": {"include_batch": True, "forgetting_factor": 0.0}}),
     "SC-VAE-MI": dict(scrubber="mi", conditional=True),
 }
