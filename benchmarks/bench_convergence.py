@@ -114,6 +114,33 @@ def adversary_check(epoch):
     return losses
 
 
+def adversary_curve(history, seed, model):
+    """GR's adversary and fresh-probe loss after every epoch of a fit.
+
+    Parameters
+    ----------
+    history : list of dict
+        ``history_`` of the fitted estimator.
+    seed : int
+    model : str
+
+    Returns
+    -------
+    rows : list of dict
+        One per epoch with a check (see :func:`adversary_check`): seed,
+        model, epoch, steps so far, ``adversary loss`` and ``probe loss``;
+        empty for models without an adversary.
+    """
+    rows, steps = [], 0
+    for epoch in history:
+        steps += len(epoch["batches"])
+        losses = adversary_check(epoch)
+        if losses:
+            rows.append({"seed": seed, "model": model, "epoch": epoch["epoch"],
+                         "steps": steps, **losses})
+    return rows
+
+
 @lru_cache(maxsize=2)
 def front_end_data(settings, seed, front_end):
     """Features, skeleton, nuisance table and recordings of one seed's mice."""
@@ -139,6 +166,8 @@ def train_and_probe(task):
         :func:`adversary_check`) and the probe scores.
     log : dict
         Training-log row of the model.
+    curve : list of dict
+        :func:`adversary_curve` of the whole fit.
     """
     settings, budgets, seed, front_end, track, model, device, threads = task
     if threads is not None:
@@ -179,7 +208,7 @@ def train_and_probe(task):
         "fit_seconds": sum(row["dur"] for row in estimator.history_),
         "device": str(estimator.device_),
     }
-    return rows, log
+    return rows, log, adversary_curve(estimator.history_, seed, model)
 
 
 def summarise(per_seed):
@@ -317,14 +346,18 @@ def experiment(settings, args):
             results = list(pool.map(train_and_probe, tasks))
 
     per_seed = {}
-    for task, (rows, _) in zip(tasks, results):
-        per_seed.setdefault(f"{task[3]} {task[4]}", []).extend(rows)
+    curves = {}
+    for task, (rows, _, curve) in zip(tasks, results):
+        title = f"{task[3]} {task[4]}"
+        per_seed.setdefault(title, []).extend(rows)
+        curves.setdefault(f"{title} adversary curve", []).extend(curve)
     per_seed = {title: pd.DataFrame(rows) for title, rows in per_seed.items()}
     summaries = {title: summarise(table) for title, table in per_seed.items()}
     targets = pd.concat([check_targets(per_seed, f) for f in args.front_ends],
                         ignore_index=True)
     tables = {"targets": targets, **summaries,
-              **{f"{title} per seed": table for title, table in per_seed.items()}}
+              **{f"{title} per seed": table for title, table in per_seed.items()},
+              **{title: pd.DataFrame(rows) for title, rows in curves.items() if rows}}
     scaled = {m: ZOO[m]["lam_scale"] for m in used_models(*(s["models"] for s in TRACKS.values()))
               if "lam_scale" in ZOO[m]}
     notes = [
@@ -334,7 +367,7 @@ def experiment(settings, args):
         + f"; learning rate {settings.learning_rate}."
     ]
     return Report(tables=tables, figure=line_panels(summaries),
-                  training=[log for _, log in results], notes=notes)
+                  training=[log for _, log, _ in results], notes=notes)
 
 
 def main(argv=None):

@@ -94,3 +94,19 @@ def test_smoke_run_writes_one_row_per_model_budget_and_seed(tmp_path):
     assert set(targets["model"]) == {"C-VAE", "SC-VAE-QD"}
     assert (tmp_path / "convergence.png").exists()
     assert set(TRACKS) == {"speed", "heading", "identity"}
+
+
+def test_adversary_curve_lists_every_checked_epoch_with_its_steps():
+    from bench_convergence import adversary_curve
+
+    history = [
+        {"epoch": 1, "batches": [{}] * 3, "speed_adversary_loss": 2.0, "speed_probe_loss": 1.0,
+         "heading_adversary_loss": 4.0, "heading_probe_loss": 3.0},
+        {"epoch": 2, "batches": [{}] * 3},
+        {"epoch": 3, "batches": [{}] * 2, "speed_adversary_loss": 1.0, "speed_probe_loss": 1.0},
+    ]
+    rows = adversary_curve(history, 7, "SC-VAE-GR")
+    assert [(r["epoch"], r["steps"]) for r in rows] == [(1, 3), (3, 8)]
+    assert (rows[0]["adversary loss"], rows[0]["probe loss"]) == (3.0, 2.0)
+    assert {r["seed"] for r in rows} == {7}
+    assert adversary_curve([{"epoch": 1, "batches": [{}]}], 0, "C-VAE") == []
