@@ -435,6 +435,22 @@ def test_gr_adversary_fitted_to_recent_batches_generalises_to_the_next(seed):
     assert ratios[8] < 0.95 < ratios[1]
 
 
+def test_gr_summary_scores_the_adversary_on_each_batch_before_its_steps():
+    scrubber = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(3),
+                                        n_iter=30, probe_batches=4)
+    before = []
+    for seed in range(6):
+        mu, v = _planted_batch(False, seed=seed)
+        with torch.no_grad():
+            before.append(scrubber._loss(scrubber.adversary(mu), v).item())
+        scrubber.update(mu, v)
+    assert scrubber.summary()["adversary_loss"] == pytest.approx(np.mean(before[-4:]))
+    with torch.no_grad():
+        after = np.mean([scrubber._loss(scrubber.adversary(mu), v).item()
+                         for mu, v in (_planted_batch(False, seed=seed) for seed in range(2, 6))])
+    assert after < 0.9 * np.mean(before[-4:])  # fitted to them since: lower
+
+
 @pytest.mark.parametrize("n_iter", [0, 50])
 def test_gr_summary_tells_a_fooled_adversary_from_a_good_one(n_iter):
     """The fresh probe learns v from the kept (last 8) batches; an adversary
