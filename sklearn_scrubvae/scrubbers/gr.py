@@ -40,13 +40,14 @@ class GradientReversalScrubber(BaseScrubber):
     lose the others). At the start of every epoch, when ``reinitialize``,
     :meth:`reset` draws fresh weights and fits them to those batches with
     ``catch_up_iter`` steps, which gets the adversary out of a region where
-    its steps no longer keep up with the encoder. At the end of every epoch :meth:`summary`
-    compares the adversary with a *fresh* probe of the same architecture on
-    the epoch's last ``probe_batches`` batches: the probe is fitted from
-    scratch on half of them (even or odd batches) and scored on the other
-    half; the adversary is scored on each batch as it arrived, before its
-    steps on it. Both losses are thus held out. ``adversary_loss`` much above
-    ``probe_loss`` means the adversary is fooled.
+    its steps no longer keep up with the encoder. At the end of every epoch
+    :meth:`summary` compares the adversary with a *fresh* probe of the same
+    architecture on the epoch's last ``probe_batches`` batches: the probe is
+    fitted from scratch on half of them (even or odd batches) and scored on
+    the other half; the adversary is scored on each batch as it arrived,
+    before its steps on it. Both losses are thus held out.
+    ``adversary_loss`` much above ``probe_loss`` means the adversary is
+    fooled.
 
     Parameters
     ----------
@@ -265,7 +266,9 @@ class GradientReversalScrubber(BaseScrubber):
         self._optimizer = PrivateAdam(self.adversary, self.learning_rate)
         if self._replay.batches:
             mu, v = self._replay.concatenated()
-            self._optimizer.minimise(lambda: self._loss(self.adversary(mu), v), self.catch_up_iter)
+            self._optimizer.minimise(
+                lambda: self._loss(self.adversary(mu), v), self.catch_up_iter
+            )
 
     @torch.no_grad()
     def summary(self) -> dict[str, float]:
