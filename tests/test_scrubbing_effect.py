@@ -148,6 +148,21 @@ def test_qd_on_batch_statistics_scrubs_faster_than_on_earlier_batches(seed):
     assert accuracy < _held_out_probes(earlier, data)[0]
 
 
+def _current_and_earlier(seed, scrubber, earlier, *, nuisance):
+    """Held-out probes of an unconditional model at lam 10 scrubbing
+    ``nuisance`` with ``scrubber``: with its defaults, then with the
+    ``earlier`` options."""
+    data = make_planted(seed)
+    settings = {"random_state": seed}
+    options = dict(conditional=False, nuisance=nuisance, lam=10.0, scrubber=scrubber)
+    return (
+        _held_out_probes(_embed(data, settings, **options), data),
+        _held_out_probes(
+            _embed(data, settings, scrubber_params={scrubber: earlier}, **options), data
+        ),
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_gr_keeping_its_adversary_a_good_probe_scrubs(seed):
@@ -162,14 +177,11 @@ def test_gr_keeping_its_adversary_a_good_probe_scrubs(seed):
     # on these small data (8 batches per epoch) the recent-batch fit and
     # the catch-up are tested by their unit tests, not by this control.
     data = make_planted(seed)
-    settings = {"random_state": seed}
-    options = dict(conditional=False, nuisance=["speed"], lam=10.0)
-    _, plain_r2 = _held_out_probes(_embed(data, settings, scrubber=None, conditional=False),
-                                   data)
-    _, r2 = _held_out_probes(_embed(data, settings, scrubber="gr", **options), data)
-    earlier = {"gr": {"n_iter": 0, "catch_up_iter": 0, "cap": False}}
-    _, earlier_r2 = _held_out_probes(
-        _embed(data, settings, scrubber="gr", scrubber_params=earlier, **options), data
+    _, plain_r2 = _held_out_probes(
+        _embed(data, {"random_state": seed}, scrubber=None, conditional=False), data
+    )
+    (_, r2), (_, earlier_r2) = _current_and_earlier(
+        seed, "gr", {"n_iter": 0, "catch_up_iter": 0, "cap": False}, nuisance=["speed"]
     )
     assert r2 < earlier_r2 - 0.15
     assert plain_r2 - r2 > 0.3
@@ -184,13 +196,9 @@ def test_nd_critic_kept_ahead_scrubs_more(seed):
     # 0.94 with one step at 1e-3 on the current batch (the earlier
     # default), 0.92, 0.70 and 0.66 with 20 steps at 1e-2 on the current
     # batch alone (chance 0.33).
-    data = make_planted(seed)
-    settings = {"random_state": seed}
-    options = dict(conditional=False, nuisance=["animal"], lam=10.0)
-    accuracy, _ = _held_out_probes(_embed(data, settings, scrubber="nd", **options), data)
-    earlier = {"nd": {"n_iter": 1, "learning_rate": 1e-3, "replay_batches": 1}}
-    earlier_accuracy, _ = _held_out_probes(
-        _embed(data, settings, scrubber="nd", scrubber_params=earlier, **options), data
+    (accuracy, _), (earlier_accuracy, _) = _current_and_earlier(
+        seed, "nd", {"n_iter": 1, "learning_rate": 1e-3, "replay_batches": 1},
+        nuisance=["animal"],
     )
     assert accuracy < earlier_accuracy - 0.1
 
