@@ -469,6 +469,30 @@ def test_gr_summary_tells_a_fooled_adversary_from_a_good_one(n_iter):
     assert scrubber.summary() == {}
 
 
+
+@pytest.mark.parametrize("size", [0, 1, 3])
+def test_recent_batches_keep_the_newest(size):
+    from sklearn_scrubvae.scrubbers._ensemble import RecentBatches
+
+    recent = RecentBatches(size)
+    for index in range(5):
+        recent.add(torch.full((2,), float(index)), torch.tensor([index]))
+    assert [int(v) for _, v in recent.batches] == list(range(5))[5 - size :]
+    if size:
+        assert recent.concatenated()[0].tolist() == [float(i) for i in range(5 - size, 5)
+                                                     for _ in range(2)]
+    recent.clear()
+    assert recent.batches == []
+
+
+def test_gr_without_probe_batches_skips_the_check():
+    scrubber = GradientReversalScrubber(3, 2, categorical=False, generator=_generator(1),
+                                        probe_batches=0)
+    for seed in range(4):
+        scrubber.update(*_planted_batch(False, seed=seed))
+    assert scrubber.summary() == {}
+
+
 # -------------------------------------------------------------------- MALS
 
 

@@ -129,7 +129,7 @@ class RecentBatches:
     Parameters
     ----------
     size : int
-        Number of batches kept, the newest included.
+        Number of batches kept, the newest included; 0 keeps none.
     """
 
     def __init__(self, size: int) -> None:
@@ -145,7 +145,12 @@ class RecentBatches:
             The parts of one batch (e.g. ``mu`` and ``v``), each with the
             batch along its first dimension.
         """
-        self.batches = [*self.batches, tensors][-self.size :]
+        self.batches.append(tensors)
+        del self.batches[: max(len(self.batches) - self.size, 0)]
+
+    def clear(self) -> None:
+        """Forget every kept batch."""
+        self.batches = []
 
     def concatenated(self) -> tuple[torch.Tensor, ...]:
         """The kept batches, one tensor per part, batches along the first dimension."""

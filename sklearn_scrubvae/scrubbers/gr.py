@@ -166,7 +166,7 @@ class GradientReversalScrubber(BaseScrubber):
         )
         self._optimizer = PrivateAdam(self.adversary, self.learning_rate)
         self._replay = RecentBatches(self.replay_batches)
-        self._recent = []
+        self._recent = RecentBatches(self.probe_batches)
 
     def _losses(self, predictions, v):
         """Each member's loss: per column (continuous) or overall (categorical).
@@ -246,7 +246,7 @@ class GradientReversalScrubber(BaseScrubber):
         if self.probe_batches:
             with torch.no_grad():
                 held_out = self._loss(self.adversary(mu), v)
-            self._recent = [*self._recent, (mu, v, held_out)][-self.probe_batches :]
+            self._recent.add(mu, v, held_out)
         self._replay.add(mu, v)
         mu_replay, v_replay = self._replay.concatenated()
         self._optimizer.minimise(
@@ -259,7 +259,7 @@ class GradientReversalScrubber(BaseScrubber):
         The fresh weights get a fresh Adam and ``catch_up_iter`` steps on
         the last ``replay_batches`` batches (none before the first epoch).
         """
-        self._recent = []
+        self._recent.clear()
         if not self.reinitialize:
             return
         self.adversary.reset_parameters(self.generator)
@@ -283,9 +283,10 @@ class GradientReversalScrubber(BaseScrubber):
             one fold of a probe fitted on the other; empty with fewer than
             two kept batches.
         """
-        if len(self._recent) < 2:
+        recent = self._recent.batches
+        if len(recent) < 2:
             return {}
-        folds = [self._recent[0::2], self._recent[1::2]]
+        folds = [recent[0::2], recent[1::2]]
         folds = [[torch.cat(parts) for parts in list(zip(*fold))[:2]] for fold in folds]
         generator = torch.Generator(device=self.generator.device).manual_seed(_PROBE_SEED)
         probe_losses = []
@@ -296,7 +297,7 @@ class GradientReversalScrubber(BaseScrubber):
                 lambda: self._loss(probe(mu_fit), v_fit), _PROBE_ITER
             )
             probe_losses.append(self._loss(probe(mu_test), v_test).item())
-        held_out = torch.stack([loss for _, _, loss in self._recent])
+        held_out = torch.stack([loss for _, _, loss in recent])
         return {
             "adversary_loss": held_out.mean().item(),
             "probe_loss": sum(probe_losses) / 2,
