@@ -44,8 +44,9 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         Scale of the reversed gradient reaching ``mu``.
     n_ensemble : int, default=3
         Number of MLP critics.
-    hidden : tuple of int, default=(64,)
-        Hidden layer widths of each critic.
+    hidden : tuple of int, default=(128, 128)
+        Hidden layer widths of each critic. ``(64,)`` is the package's
+        earlier critic.
     n_iter : int, default=20
         Critic-only optimisation steps per batch in :meth:`update`.
     learning_rate : float, default=1e-2
@@ -93,7 +94,7 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         generator: torch.Generator | None = None,
         alpha: float = 1.0,
         n_ensemble: int = 3,
-        hidden: int | tuple[int, ...] = (64,),
+        hidden: int | tuple[int, ...] = (128, 128),
         n_iter: int = 20,
         learning_rate: float = 1e-2,
         replay_batches: int = 8,
@@ -109,8 +110,8 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         self.n_iter = int(n_iter)
         self.learning_rate = float(learning_rate)
         self.critic = MLPEnsemble(
-            self.n_components + self.n_outputs, 1, check_hidden(hidden, type(self).__name__), int(n_ensemble),
-            self.generator,
+            self.n_components + self.n_outputs, 1, check_hidden(hidden, type(self).__name__),
+            int(n_ensemble), self.generator,
         )
         self._optimizer = PrivateAdam(self.critic, self.learning_rate)
         self._replay = RecentBatches(int(replay_batches))
