@@ -53,9 +53,9 @@ class NeuralDiscriminatorScrubber(BaseScrubber):
         Learning rate of the critic's private Adam optimiser.
     replay_batches : int, default=8
         Number of most recent batches, the current one included, that those
-        steps fit together. ``n_iter=1, learning_rate=1e-3,
-        replay_batches=1`` is the package's earlier behaviour (see
-        ``doc/differences.md``).
+        steps fit together. ``hidden=(64,), n_iter=1,
+        learning_rate=1e-3, replay_batches=1`` is the package's earlier
+        behaviour (see ``doc/differences.md``).
 
     References
     ----------
