@@ -469,7 +469,6 @@ def test_gr_summary_tells_a_fooled_adversary_from_a_good_one(n_iter):
     assert scrubber.summary() == {}
 
 
-
 @pytest.mark.parametrize("size", [0, 1, 3])
 def test_recent_batches_keep_the_newest(size):
     from sklearn_scrubvae.scrubbers._ensemble import RecentBatches
