@@ -206,14 +206,20 @@ def test_nd_critic_kept_ahead_scrubs_more(seed):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_nd_deeper_critic_scrubs_more(seed):
-    # As above: QDA accuracy 0.71, 0.36 and 0.63 with the current critics
-    # (two hidden layers of 128), 0.81, 0.47 and 0.77 with one layer of 64.
-    (accuracy, _), (one_layer_accuracy, _) = _current_and_earlier(
-        seed, "nd", {"hidden": (64,)}, nuisance=["animal"]
-    )
-    assert accuracy < one_layer_accuracy - 0.05
+def test_nd_deeper_critic_scrubs_more():
+    # As above, seeds 0, 1 and 2: QDA accuracy 0.71, 0.36 and 0.63 with the
+    # current critics (two hidden layers of 128) against 0.81, 0.47 and 0.77
+    # with one layer of 64 at one torch thread; 0.78, 0.47 and 0.54 against
+    # 0.81, 0.52 and 0.72 at two. Lower on every seed, by 0.09-0.12 on
+    # average; one seed's gap alone is within the run-to-run spread.
+    gaps = []
+    for seed in (0, 1, 2):
+        (accuracy, _), (one_layer_accuracy, _) = _current_and_earlier(
+            seed, "nd", {"hidden": (64,)}, nuisance=["animal"]
+        )
+        gaps.append(one_layer_accuracy - accuracy)
+    assert min(gaps) > 0
+    assert np.mean(gaps) > 0.05
 
 
 def _scrub_one_of_two(data, settings, weighted):
