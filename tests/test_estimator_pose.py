@@ -170,3 +170,45 @@ def test_motion_synthesis_follows_requested_heading():
         est, poses, heading, columns, groups=session, step=10, random_state=0
     )
     assert score > 0.8
+
+
+def _walking_velocity_r2(Z, labels):
+    """Held-out R^2 of the walking velocity's x and y components from the code.
+
+    Every 5th walking frame; ridge regression, five folds over 10 s chunks.
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    rows = np.flatnonzero(labels["behavior"].to_numpy() == "walk")[::5]
+    speed = labels["speed"].to_numpy()[rows]
+    chunks = rows // 300
+    return [
+        cross_val_score(
+            RidgeCV(), Z[rows], speed * labels[column].to_numpy()[rows],
+            groups=chunks, cv=GroupKFold(5), scoring="r2",
+        ).mean()
+        for column in ("heading_cos", "heading_sin")
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scrubbing_heading_in_x360_windows_removes_the_walking_velocity(seed):
+    """x360 windows keep the walking direction, so a C-VAE codes walking as a
+    velocity vector along the heading; scrubbing the heading removes it."""
+    poses, labels = make_mouse_behavior(
+        n_animals=4, n_frames=1500, lesion=False, fps=30, random_state=seed
+    )
+    session = labels["session"].to_numpy()
+    r2 = {}
+    for scrubber in (None, "mals"):
+        est = ScrubbedCVAE(
+            skeleton="mouse18", alignment="x360", conditional=True, scrubber=scrubber,
+            nuisance=["heading_sin", "heading_cos"], lam=100.0, n_components=16, window=17,
+            hidden_channels=(32, 64), kernel_size=5, batch_size=128, learning_rate=1e-3,
+            max_iter=12, random_state=seed,
+        ).fit(poses, labels, groups=session)
+        r2[scrubber] = _walking_velocity_r2(est.transform(poses, groups=session), labels)
+    assert min(r2[None]) > 0.5
+    assert max(r2["mals"]) < 0.2
