@@ -5,6 +5,8 @@ import pytest
 import torch
 from conftest import oist_skeleton, require
 from scipy.io import loadmat
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import GroupKFold, cross_val_score
 
 from sklearn_scrubvae import ScrubbedCVAE
 from sklearn_scrubvae.datasets import make_mouse_behavior
@@ -177,9 +179,6 @@ def _walking_velocity_r2(Z, labels):
 
     Every 5th walking frame; ridge regression, five folds over 10 s chunks.
     """
-    from sklearn.linear_model import RidgeCV
-    from sklearn.model_selection import GroupKFold, cross_val_score
-
     rows = np.flatnonzero(labels["behavior"].to_numpy() == "walk")[::5]
     speed = labels["speed"].to_numpy()[rows]
     chunks = rows // 300
